@@ -1,0 +1,124 @@
+"""Deep-learning architectures gallery: one Gradio app, one tab per model family.
+
+    python app.py                      # http://127.0.0.1:7860
+    python app.py --tabs cnn,memory    # only some tabs
+    python app.py --host 0.0.0.0 --port 8000
+
+`demo` is built at import time (Hugging Face Spaces and the tests import it). Models load on
+first use, or in a background thread after launch: start-up never waits for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+
+# Offline by default: no usage analytics, no hub look-ups. A user's own setting wins.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402 - must come after the environment above
+
+from apps import Tab, registered_tabs  # noqa: E402
+from shared import overview  # noqa: E402
+from shared.ui import checkpoint_banner  # noqa: E402
+
+log = logging.getLogger("gallery")
+
+CSS = """
+.explainer { font-size: 0.95em; opacity: 0.9; }
+.checkpoint-error { border-left: 4px solid #d97706; padding-left: 8px; }
+"""
+# Uploads above this are refused by Gradio before any handler runs (phones send big files).
+MAX_FILE_SIZE = "25mb"
+# Two CPU cores: run at most two model events at once per endpoint, queue the rest.
+DEFAULT_CONCURRENCY = 2
+
+
+def select_tabs(names: list[str] | None) -> list[Tab]:
+    """The registered tabs, or the named subset in gallery order; unknown names are an error."""
+    tabs = registered_tabs()
+    if not names:
+        return tabs
+    valid = [t.name for t in tabs]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(f"unknown tab(s) {', '.join(unknown)}; valid tabs are: {', '.join(valid)}")
+    return [t for t in tabs if t.name in names]
+
+
+def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
+    tabs = select_tabs(tab_names)
+    with gr.Blocks(title="Deep-learning architectures gallery") as demo:
+        with gr.Tabs() as tab_bar:
+            with gr.Tab("Overview", id="overview"):
+                overview.build(tab_bar, {t.name: t.title for t in tabs})
+            for tab in tabs:
+                with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
+                    checkpoint_banner(tab.checkpoints)
+                    try:
+                        tab.build()
+                    except Exception as e:  # noqa: BLE001 - a broken tab says so; the rest work
+                        log.exception("building tab %s failed", tab.name)
+                        gr.Markdown(f"⚠️ This tab could not be built: {type(e).__name__}: {e}")
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+    demo.gallery_tabs = tabs  # for warm-up and tests
+    return demo
+
+
+def launch(demo: gr.Blocks, **kwargs):
+    """Launch with the gallery's settings; tests call this too, so they serve what users get."""
+    kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
+    kwargs.setdefault("css", CSS)
+    kwargs.setdefault("theme", gr.themes.Soft())
+    kwargs.setdefault("show_error", True)
+    kwargs.setdefault("ssr_mode", False)  # SSR needs Node at run time; plain serving starts faster
+    return demo.launch(**kwargs)
+
+
+def warm_up_in_background(demo: gr.Blocks) -> threading.Thread:
+    """Load every tab's models after launch so the first click is fast; errors only log."""
+    def run():
+        for tab in getattr(demo, "gallery_tabs", []):
+            if tab.warmup is not None:
+                try:
+                    tab.warmup()
+                except Exception:  # noqa: BLE001 - the tab reports it when used
+                    log.warning("warm-up of tab %s failed", tab.name, exc_info=True)
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Deep-learning architectures gallery")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="interface to serve on (0.0.0.0 for a room; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                        help="port (default 7860, or $GRADIO_SERVER_PORT)")
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    parser.add_argument("--tabs", default=None,
+                        help="comma-separated subset of tabs to show, e.g. cnn,memory")
+    parser.add_argument("--no-warmup", action="store_true", help="load models on first use only")
+    return parser.parse_args(argv)
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args()
+    if args.tabs:
+        try:
+            demo = build_demo([n.strip() for n in args.tabs.split(",") if n.strip()])
+        except ValueError as e:
+            sys.exit(f"error: {e}")
+    launch(demo, server_name=args.host, server_port=args.port, share=args.share,
+           prevent_thread_lock=True)
+    if not args.no_warmup:
+        warm_up_in_background(demo)
+    demo.block_thread()

@@ -1,0 +1,1 @@
+"""Code every tab uses: checkpoints + model cards, the training loop, plots, UI helpers."""
