@@ -1,0 +1,126 @@
+"""Shared fixtures: the gallery served once per session, a gradio_client on it, and Chromium.
+
+Every test runs offline: `block_outbound_network` refuses any socket connection that is not to
+loopback, so a hidden download or phone-home fails the suite instead of passing on a dev box.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+outbound_attempts: list[object] = []
+
+
+def _is_local(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost would need DNS: outbound
+
+
+def _guarded_connect(self, address):
+    if not _is_local(address):
+        outbound_attempts.append(address)
+        raise ConnectionRefusedError(f"tests run offline: outbound connection to {address!r} blocked")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_local(address):
+        outbound_attempts.append(address)
+        return 111  # ECONNREFUSED
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_outbound_network():
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield outbound_attempts
+    socket.socket.connect = _real_connect
+    socket.socket.connect_ex = _real_connect_ex
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gallery(block_outbound_network):
+    """The full app (all registered tabs) served on 127.0.0.1; yields its URL."""
+    import app
+
+    app.launch(app.demo, server_name="127.0.0.1", server_port=free_port(),
+               prevent_thread_lock=True, quiet=True)
+    yield app.demo.local_url.rstrip("/")
+    app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(gallery):
+    from gradio_client import Client
+
+    return Client(gallery, verbose=False, download_files=str(ARTIFACTS / "client_downloads"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not possible here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, gallery):
+    """A fresh page on the gallery; console errors are collected in page.console_errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.goto(gallery)
+    page.wait_for_selector("button[role='tab']", timeout=30_000)
+    yield page
+    context.close()
+
+
+def open_tab(page, title_fragment: str) -> None:
+    """Click the tab whose header contains `title_fragment`."""
+    page.get_by_role("tab", name=title_fragment).first.click()
+    page.wait_for_timeout(300)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
