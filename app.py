@@ -51,6 +51,11 @@ def select_tabs(names: list[str] | None) -> list[Tab]:
     return [t for t in tabs if t.name in names]
 
 
+def ping() -> str:
+    """Health check: answers 'ok' without touching any model."""
+    return "ok"
+
+
 def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
     tabs = select_tabs(tab_names)
     with gr.Blocks(title="Deep-learning architectures gallery") as demo:
@@ -65,6 +70,8 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
                     except Exception as e:  # noqa: BLE001 - a broken tab says so; the rest work
                         log.exception("building tab %s failed", tab.name)
                         gr.Markdown(f"⚠️ This tab could not be built: {type(e).__name__}: {e}")
+        # A no-op endpoint: a health check for hosts, and the baseline the latency benchmark compares to.
+        gr.api(ping, api_name="ping")
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
     demo.gallery_tabs = tabs  # for warm-up and tests
     return demo

@@ -1,0 +1,168 @@
+"""Benchmarks, side by side on one machine in one run (not part of the default test run).
+
+    python -m tests.benchmarks            # all: start-up, latency, memory, load; prints a table
+    python -m tests.benchmarks --quick    # fewer repetitions (a smoke run)
+
+Writes the table to tests/benchmarks/results.md as well; the README shows the latest one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.benchmarks.endpoints import ENDPOINTS, LARGE_PRETRAINED
+
+ROOT = Path(__file__).resolve().parents[2]
+BARE_APP = """
+import gradio as gr, sys
+gr.Interface(lambda text: text, "textbox", "textbox").launch(server_port=int(sys.argv[1]), ssr_mode=False)
+"""
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(command: list[str], port: int) -> tuple[subprocess.Popen, float]:
+    """Start a server; return it and the seconds from process start to its first HTTP 200."""
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    started = time.perf_counter()
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"{command} exited with {server.returncode}")
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200:
+                return server, time.perf_counter() - started
+        except OSError:
+            time.sleep(0.05)
+        if time.perf_counter() - started > 120:
+            raise RuntimeError("server did not start in 120 s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def measure_startup(repeats: int) -> dict[str, float]:
+    """Median start-up of this app and of a bare one-textbox Gradio app, alternated."""
+    bare_file = Path(tempfile.mkdtemp()) / "bare_app.py"
+    bare_file.write_text(BARE_APP)
+    times: dict[str, list[float]] = {"gallery": [], "bare": []}
+    for _ in range(repeats):
+        for name in ("bare", "gallery"):
+            port = free_port()
+            command = ([sys.executable, "app.py", "--port", str(port)] if name == "gallery"
+                       else [sys.executable, str(bare_file), str(port)])
+            server, seconds = start_server(command, port)
+            stop(server)
+            times[name].append(seconds)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def call(client, api_name: str, args: tuple) -> float:
+    started = time.perf_counter()
+    client.predict(*args, api_name=api_name)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    opts = parser.parse_args()
+    repeats, calls, clients, per_client = (1, 5, 8, 3) if opts.quick else (3, 20, 32, 10)
+    from gradio_client import Client
+
+    rows: list[tuple[str, str, str]] = []
+    startup = measure_startup(repeats)
+    rows += [("start-up: bare one-textbox Gradio app (s)", f"{startup['bare']:.2f}", ""),
+             ("start-up: this gallery (s)", f"{startup['gallery']:.2f}", ""),
+             ("start-up ratio gallery / bare", f"{startup['gallery'] / startup['bare']:.2f}", "≤ 1.5")]
+
+    port = free_port()
+    server, _ = start_server([sys.executable, "app.py", "--port", str(port), "--no-warmup"], port)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        available = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+        endpoints = {name: args for name, args in ENDPOINTS.items() if name in available}
+        for name, args in endpoints.items():  # first use: loads models
+            call(client, name, args())
+        noop = [call(client, "/ping", ()) for _ in range(calls)]
+        noop_p50 = statistics.median(noop)
+        rows.append(("latency /ping (no-op) p50 / p95 (ms)",
+                     f"{noop_p50 * 1e3:.0f} / {percentile(noop, 0.95) * 1e3:.0f}", ""))
+        for name, args in endpoints.items():
+            times = [call(client, name, args()) for _ in range(calls)]
+            p50 = statistics.median(times)
+            target = "≤ 2.5× no-op" if name in LARGE_PRETRAINED else "≤ 1.5× no-op"
+            rows.append((f"latency {name} p50 / p95 (ms), ratio to no-op",
+                         f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", target))
+        rows.append(("peak server memory after every endpoint (MB)", f"{peak_rss_mb(server.pid):.0f}", "≤ 1200"))
+
+        names = list(endpoints) + ["/ping"]
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        def one_client(seed: int) -> None:
+            rng = random.Random(seed)
+            own = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            for _ in range(per_client):
+                name = rng.choice(names)
+                try:
+                    latencies.append(call(own, name, ENDPOINTS.get(name, tuple)()))
+                except Exception as e:  # noqa: BLE001 - counted, not raised
+                    errors.append(f"{name}: {type(e).__name__}: {e}")
+
+        started = time.perf_counter()
+        with futures.ThreadPoolExecutor(clients) as pool:
+            list(pool.map(one_client, range(clients)))
+        wall = time.perf_counter() - started
+        rows.append((f"load: {clients} clients × {per_client} mixed requests: errors", str(len(errors)), "0"))
+        rows.append(("load: p50 / p95 latency (s), wall time (s)",
+                     f"{statistics.median(latencies):.2f} / {percentile(latencies, 0.95):.2f}, {wall:.0f}",
+                     "p95 ≤ 3 s"))
+        rows.append(("peak server memory after load (MB)", f"{peak_rss_mb(server.pid):.0f}", "≤ 1200"))
+    finally:
+        stop(server)
+
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    table = "| measure | value | target |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    report = f"Measured {time.strftime('%Y-%m-%d')} on {machine} with `python -m tests.benchmarks`.\n\n{table}\n"
+    if errors:
+        report += "\nLoad errors (first 5):\n" + "\n".join(f"- {e}" for e in errors[:5]) + "\n"
+    print(report)
+    (Path(__file__).parent / "results.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()
