@@ -84,7 +84,9 @@ def gallery(block_outbound_network):
 def client(gallery):
     from gradio_client import Client
 
-    return Client(gallery, verbose=False, download_files=str(ARTIFACTS / "client_downloads"))
+    # httpx's default 5 s timeout fails the config fetch of the full gallery on a busy 2-core machine
+    return Client(gallery, verbose=False, download_files=str(ARTIFACTS / "client_downloads"),
+                  httpx_kwargs={"timeout": 120})
 
 
 @pytest.fixture(scope="session")

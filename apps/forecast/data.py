@@ -1,0 +1,504 @@
+"""Time series for the forecasting tab: the bundled series, CSV uploads, and the windows the
+models read. train.py and infer.py both use these functions, so a checkpoint always sees its
+series prepared exactly as it was in training.
+
+A series is a `Series`: values on a regular time grid (pandas Periods, or plain steps), plus the
+settings the models need: the seasonal period m, the window length L the network reads, the
+horizon H it forecasts, and a monotone transform (log for prices). Quantiles survive a monotone
+transform unchanged, so forecasting log-prices and exponentiating keeps the intervals honest.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from shared.errors import BadInput
+
+QUANTILES = (0.1, 0.5, 0.9)  # lower, median, upper: an 80% prediction interval
+MAX_FILE_BYTES = 25 * 1024 * 1024  # the app's upload limit (app.MAX_FILE_SIZE), enforced here too for API users
+MAX_ROWS = 200_000  # more rows than this is not a series to fit in 30 s on a laptop CPU
+MAX_POINTS = 1_500  # the models and baselines use the last this-many points (ETS on more takes too long)
+MIN_TRAIN_WINDOWS = 20  # fewer training windows than this and the LSTM learns nothing useful
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: np.ndarray  # float64, regular grid, no NaN
+    index: pd.PeriodIndex | pd.RangeIndex
+    period: int  # seasonal period m (1 = none); used by seasonal naive, MASE and ETS
+    window: int  # L: how many past points the network reads
+    horizon: int  # H: how many steps it forecasts
+    transform: str = "none"  # "none" | "log" | "sqrt" (monotone, applied before scaling)
+    phase_features: bool = True  # feed sin/cos of (step mod m): the calendar is known in advance
+    level_feature: bool = True  # feed the level itself; off for trending series, whose future levels
+    #                             lie outside anything seen in training (the network would extrapolate)
+    unit: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)  # corrections made while reading it
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def labels(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """Readable time labels for positions start..stop (positions past the end continue the grid)."""
+        stop = len(self) if stop is None else stop
+        if isinstance(self.index, pd.PeriodIndex):
+            first = self.index[0]
+            return [str(first + i) for i in range(start, stop)]
+        return [str(i) for i in range(start, stop)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Bundled series: loaded from installed packages at run time (nothing copied into the repo).
+
+def _co2() -> pd.Series:
+    # Weekly flask readings at Mauna Loa 1958-2001 (59 missing weeks) -> monthly means.
+    import statsmodels.api as sm
+
+    weekly = sm.datasets.co2.load_pandas().data["co2"]
+    monthly = weekly.resample("MS").mean().interpolate()
+    return monthly.to_period("M")
+
+
+def _elnino() -> pd.Series:
+    # One row per year, one column per month -> one long monthly series (1950-2010).
+    import statsmodels.api as sm
+
+    wide = sm.datasets.elnino.load_pandas().data
+    years = wide["YEAR"].astype(int)
+    values = wide.drop(columns="YEAR").to_numpy().ravel()
+    start = pd.Period(f"{years.iloc[0]}-01", freq="M")
+    return pd.Series(values, index=pd.period_range(start, periods=len(values), freq="M"))
+
+
+def _sunspots() -> pd.Series:
+    import statsmodels.api as sm
+
+    df = sm.datasets.sunspots.load_pandas().data
+    index = pd.PeriodIndex([pd.Period(int(y), freq="Y") for y in df["YEAR"]])
+    return pd.Series(df["SUNACTIVITY"].to_numpy(), index=index)
+
+
+def _seattle() -> pd.Series:
+    from vega_datasets import local_data
+
+    df = local_data.seattle_weather()
+    return pd.Series(df["temp_max"].to_numpy(), index=pd.PeriodIndex(pd.to_datetime(df["date"]), freq="D"))
+
+
+def _stock(symbol: str) -> pd.Series:
+    from vega_datasets import local_data
+
+    df = local_data.stocks()
+    df = df[df["symbol"] == symbol]
+    return pd.Series(df["price"].to_numpy(), index=pd.PeriodIndex(pd.to_datetime(df["date"]), freq="M"))
+
+
+STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
+
+# name -> (loader, settings, checkpoint stem, description). Why each setting:
+#  co2      m=12: the yearly plant cycle; L=48 reads four cycles; H=24 two years ahead. It only
+#           ever rises, so no level feature (later levels were never seen in training).
+#  elnino   m=12: sea-surface temperature follows the seasons; El Niño years ride on top.
+#  sunspots m=11: the ~11-year Schwabe cycle (its length wanders 9-14 years, so no calendar
+#           features: step mod 11 would drift out of phase); L=44 = four cycles.
+#  seattle  m=365: daily maxima follow the year; L=90 days plus day-of-year features.
+#  stocks   m=1: prices have no season; the honest baseline is "same as last month" (random walk).
+#           log prices: changes are relative. One model is trained on all five symbols; no
+#           level feature (a price level says little about next month's change).
+BUNDLED: dict[str, tuple] = {
+    "co2 (Mauna Loa, monthly ppm)": (_co2, dict(period=12, window=48, horizon=24, unit="ppm", level_feature=False),
+                                     "co2", "statsmodels.datasets.co2"),
+    "El Niño (sea temperature, monthly °C)": (_elnino, dict(period=12, window=48, horizon=12, unit="°C"),
+                                              "elnino", "statsmodels.datasets.elnino"),
+    "sunspots (yearly activity)": (_sunspots, dict(period=11, window=44, horizon=11, phase_features=False),
+                                   "sunspots", "statsmodels.datasets.sunspots"),
+    "Seattle max temperature (daily °C)": (_seattle, dict(period=365, window=90, horizon=30, unit="°C"),
+                                           "seattle", "vega_datasets seattle-weather temp_max"),
+    **{f"stock price {s} (monthly $)": (lambda s=s: _stock(s),
+                                        dict(period=1, window=24, horizon=12, transform="log", unit="$",
+                                             level_feature=False),
+                                        "stocks", f"vega_datasets stocks ({s})")
+       for s in STOCK_SYMBOLS},
+}
+
+DATA_LICENSES = {
+    "co2": "Public domain (NOAA/Scripps, via statsmodels)",
+    "elnino": "Public domain (NOAA, via statsmodels)",
+    "sunspots": "Public domain (SIDC/NOAA, via statsmodels)",
+    "seattle": "Public domain (NOAA GHCN, via vega-datasets, BSD-3-Clause package)",
+    "stocks": "vega-datasets sample data (BSD-3-Clause package)",
+}
+
+
+def bundled_names() -> list[str]:
+    return list(BUNDLED)
+
+
+def checkpoint_stem(name: str) -> str:
+    return BUNDLED[name][2]
+
+
+def load_bundled(name: str) -> Series:
+    if name not in BUNDLED:
+        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(BUNDLED)}.")
+    loader, settings, _, _ = BUNDLED[name]
+    s = loader().astype(float)
+    return Series(name=name, values=s.to_numpy(), index=s.index, **settings)
+
+
+def bundled_for_checkpoint(stem: str) -> list[Series]:
+    return [load_bundled(n) for n in BUNDLED if BUNDLED[n][2] == stem]
+
+
+# ----------------------------------------------------------------------------------------------
+# Preparing model inputs: the same code for training and inference.
+
+def forward_transform(x: np.ndarray, transform: str) -> np.ndarray:
+    if transform == "log":
+        return np.log(x)
+    if transform == "sqrt":
+        return np.sqrt(np.maximum(x, 0.0))
+    return np.asarray(x, dtype=float)
+
+
+def inverse_transform(z: np.ndarray, transform: str) -> np.ndarray:
+    if transform == "log":
+        return np.exp(z)
+    if transform == "sqrt":
+        return np.square(np.maximum(z, 0.0))
+    return z
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Centre and scale of the transformed series, measured on the training part only."""
+    mean: float
+    std: float
+
+    @classmethod
+    def fit(cls, z: np.ndarray) -> "Scaler":
+        return cls(float(np.mean(z)), float(np.std(z)) or 1.0)
+
+
+def features(z: np.ndarray, positions: np.ndarray, scaler: Scaler, series: Series) -> np.ndarray:
+    """Per-step inputs for one window, shape (L, 4):
+    level (z - mean)/std (zeros for trending series), change since the window's last step
+    (z - z_last)/std, and sin/cos of the seasonal phase (zeros when there is no fixed calendar)."""
+    period = series.period
+    level = (z - scaler.mean) / scaler.std if series.level_feature else np.zeros_like(z)
+    change = (z - z[-1]) / scaler.std
+    if series.phase_features and period > 1:
+        angle = 2 * np.pi * (positions % period) / period
+        phase = np.stack([np.sin(angle), np.cos(angle)], axis=1)
+    else:
+        phase = np.zeros((len(z), 2))
+    return np.column_stack([level, change, phase]).astype(np.float32)
+
+
+def make_windows(series: Series, scaler: Scaler, origins: np.ndarray, horizon: int | None = None):
+    """Inputs (N, L, 4) and targets (N, H): the change from each window's last value, scaled.
+
+    An origin o means: read values[o-L:o], predict values[o:o+H]. The network predicts the change
+    from the last value it saw, so "no change" (the naive forecast) is its easy starting point.
+    """
+    H = horizon or series.horizon
+    z = forward_transform(series.values, series.transform)
+    L = series.window
+    if len(origins) == 0:  # a short series in a multi-series checkpoint (GOOG) adds no windows
+        return np.zeros((0, L, 4), np.float32), np.zeros((0, H), np.float32)
+    xs, ys = [], []
+    for o in origins:
+        xs.append(features(z[o - L:o], np.arange(o - L, o), scaler, series))
+        ys.append((z[o:o + H] - z[o - 1]) / scaler.std)
+    return np.stack(xs), np.stack(ys).astype(np.float32)
+
+
+def window_input(series: Series, scaler: Scaler, origin: int) -> np.ndarray:
+    """The (L, 4) input for a forecast made at `origin` (origin may equal len(series))."""
+    z = forward_transform(series.values, series.transform)
+    L = series.window
+    return features(z[origin - L:origin], np.arange(origin - L, origin), scaler, series)
+
+
+def split_origins(n: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Origins for training and validation, and the start of the held-out test block.
+
+    Test: the last H points (the backtest). Validation: the H origins whose targets end just
+    before the test block (used only to keep the best epoch). Training: every origin whose
+    targets end before the validation targets start. No target is ever seen twice.
+    """
+    test_start = n - horizon
+    val_origins = np.arange(test_start - 2 * horizon + 1, test_start - horizon + 1)
+    train_last = val_origins[0] - horizon  # targets of origin o end at o+H-1 < first val target
+    train_origins = np.arange(window, train_last + 1)
+    return train_origins, val_origins, test_start
+
+
+def min_length(window: int, horizon: int) -> int:
+    """Shortest series that leaves MIN_TRAIN_WINDOWS training windows after validation and test."""
+    return window + 3 * horizon + MIN_TRAIN_WINDOWS - 1
+
+
+# ----------------------------------------------------------------------------------------------
+# CSV uploads
+
+ROW_ORDER = "(none: use row order)"
+
+_FREQ_BY_DAYS = [  # (typical step in days, pandas period frequency, readable name)
+    (1 / 1440, "min", "minute"), (1 / 24, "h", "hour"), (1, "D", "day"), (7, "W", "week"),
+    (30.4, "M", "month"), (91.3, "Q", "quarter"), (365.25, "Y", "year"),
+]
+_PERIOD_CANDIDATES = {"min": [60], "h": [24, 168], "D": [7, 365], "W": [52], "M": [12], "Q": [4], "Y": [],
+                      None: []}
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read an uploaded CSV with clear messages for the usual ways a file goes wrong."""
+    if path is None:
+        raise BadInput("No file uploaded. Upload a CSV with a date column and a value column.")
+    path = str(path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise BadInput("The file is empty. Upload a CSV with a date column and a value column.")
+    if size > MAX_FILE_BYTES:
+        raise BadInput(f"The file is {size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
+                       "Upload a shorter series (for example, aggregate it to daily or monthly values).")
+    try:
+        df = pd.read_csv(path, sep=None, engine="python", nrows=MAX_ROWS + 1, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise BadInput("The file has no rows or columns. Upload a CSV with a header row.") from None
+    except UnicodeDecodeError:
+        raise BadInput("The file is not a text CSV (it could not be read as UTF-8).") from None
+    except (pd.errors.ParserError, ValueError, csv_error()) as e:
+        raise BadInput(f"The file could not be read as CSV ({str(e).splitlines()[0][:200]}).") from None
+    if len(df) > MAX_ROWS:
+        raise BadInput(f"The file has more than {MAX_ROWS:,} rows. The limit is {MAX_ROWS:,}: "
+                       "aggregate it (e.g. hourly to daily) or upload the most recent part.")
+    if df.empty or df.shape[1] == 0:
+        raise BadInput("The file has a header but no data rows.")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def csv_error():
+    import csv
+    return csv.Error
+
+
+def _parse_dates(column: pd.Series, detecting: bool = False) -> pd.Series:
+    """Dates as Timestamps (NaT where unreadable). Whole numbers 1000-2999 are read as years;
+    when detecting columns they must also rise, so a column of sales figures is not taken for years."""
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.dropna()
+        if (len(values) and (values == values.round()).all() and values.between(1000, 2999).all()
+                and (values.is_monotonic_increasing or not detecting)):
+            return pd.to_datetime(column.astype("Int64").astype(str), format="%Y", errors="coerce")
+        return pd.Series(pd.NaT, index=column.index)
+    text = column.astype(str).str.strip()
+    as_numbers = pd.to_numeric(text, errors="coerce")
+    if as_numbers.notna().mean() >= 0.9:  # numbers stored as text: years, or no dates at all
+        years = _parse_dates(as_numbers, detecting)
+        if years.notna().any() or not text.str.fullmatch(r"\d{8}").all():  # 20200131 is a date
+            return years
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": we check the result instead
+        # One format for the whole column (so 01/02 and 13/02 are read alike): month-first or
+        # day-first, whichever reads more rows; per-row guessing only when neither fits.
+        parsed = min((pd.to_datetime(text, errors="coerce", dayfirst=d) for d in (False, True)),
+                     key=lambda p: p.isna().sum())
+        if parsed.isna().mean() > 0.1:
+            mixed = pd.to_datetime(text, errors="coerce", format="mixed")
+            parsed = mixed if mixed.isna().sum() < parsed.isna().sum() else parsed
+        return parsed
+
+
+def _numeric(column: pd.Series) -> pd.Series:
+    """Numbers, allowing thousands separators, currency and percent signs; NaN where not a number."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    text = column.astype(str).str.strip().str.replace(r"[,$€£%\s]", "", regex=True)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _is_blank(column: pd.Series) -> pd.Series:
+    return column.isna() | column.astype(str).str.strip().isin(["", "nan", "NaN", "NA", "N/A", "null", "None"])
+
+
+def detect_columns(df: pd.DataFrame) -> tuple[str, str]:
+    """(date column, value column): the first column that reads as dates, and the first other
+    column that reads as numbers. The date is ROW_ORDER when no column reads as dates."""
+    date_col = ROW_ORDER
+    for col in df.columns:
+        filled = df[col][~_is_blank(df[col])]
+        named_like_time = any(w in col.lower() for w in ("date", "time", "year", "month", "day", "week", "period"))
+        if len(filled) and _parse_dates(filled, detecting=not named_like_time).notna().mean() >= 0.9:
+            date_col = col
+            break
+    for col in df.columns:
+        if col == date_col:
+            continue
+        filled = df[col][~_is_blank(df[col])]
+        if len(filled) and _numeric(filled).notna().mean() >= 0.5:
+            return date_col, col
+    raise BadInput("No column of numbers was found. The CSV needs a value column, e.g. "
+                   "`date,value` then rows like `2020-01-01,12.5`.")
+
+
+def _infer_freq(dates: pd.Series) -> tuple[str | None, str]:
+    steps = dates.sort_values().diff().dropna()
+    steps = steps[steps > pd.Timedelta(0)]
+    if steps.empty:
+        raise BadInput("All dates are the same; a time series needs at least two different dates.")
+    days = steps.median() / pd.Timedelta(days=1)
+    _, freq, name = min(_FREQ_BY_DAYS, key=lambda f: abs(np.log(days / f[0])))
+    return freq, name
+
+
+def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str = "auto",
+                      horizon: int | None = None, period: int | None = None, name: str = "your series") -> Series:
+    """Turn an uploaded table into a regular Series, stating every correction in `notes`."""
+    notes: list[str] = []
+    auto_date, auto_value = (None, None)
+    if date_col in (None, "", "auto") or value_col in (None, "", "auto"):
+        auto_date, auto_value = detect_columns(df)
+    date_col = auto_date if date_col in (None, "", "auto") else date_col
+    value_col = auto_value if value_col in (None, "", "auto") else value_col
+    for col in (date_col, value_col):
+        if col != ROW_ORDER and col not in df.columns:
+            raise BadInput(f"Column {col!r} is not in the file; its columns are: {', '.join(df.columns)}.")
+    if date_col == value_col:
+        raise BadInput("The date column and the value column must be different columns.")
+
+    raw = df[value_col]
+    values = _numeric(raw)
+    blank = _is_blank(raw)
+    text = values.isna() & ~blank
+    if values.notna().sum() == 0:
+        raise BadInput(f"Column {value_col!r} has no numbers in it. Choose the column that holds the values.")
+    if text.mean() > 0.1:
+        examples = ", ".join(repr(v) for v in raw[text].astype(str).unique()[:3])
+        raise BadInput(f"Column {value_col!r} mixes text into numbers ({int(text.sum())} entries such as "
+                       f"{examples}). Clean the column, or choose another one.")
+    if text.any():
+        examples = ", ".join(repr(v) for v in raw[text].astype(str).unique()[:3])
+        notes.append(f"{int(text.sum())} non-numeric entries ({examples}) were treated as missing.")
+
+    if date_col == ROW_ORDER:
+        notes.append("No date column was found, so rows are taken as equally spaced steps in file order.")
+        frame = pd.DataFrame({"value": values.to_numpy()})
+        freq = None
+    else:
+        dates = _parse_dates(df[date_col])
+        bad = dates.isna()
+        if bad.mean() > 0.05:
+            examples = ", ".join(repr(v) for v in df[date_col][bad].astype(str).unique()[:3])
+            raise BadInput(f"Column {date_col!r} could not be read as dates ({int(bad.sum())} of {len(df)} "
+                           f"rows, e.g. {examples}). Use dates like 2020-01-31, or choose the date column.")
+        if bad.any():
+            notes.append(f"{int(bad.sum())} rows with unreadable dates were dropped.")
+        frame = pd.DataFrame({"date": dates[~bad].to_numpy(), "value": values[~bad].to_numpy()})
+        if not frame["date"].is_monotonic_increasing:
+            notes.append("The rows were not in date order; they were sorted.")
+        freq, freq_name = _infer_freq(frame["date"])
+        frame["period"] = pd.PeriodIndex(frame["date"], freq=freq)
+        duplicates = int(frame["period"].duplicated().sum())
+        if duplicates:
+            notes.append(f"{duplicates} rows shared a {freq_name} with another row; values in the same "
+                         f"{freq_name} were averaged.")
+        frame = frame.groupby("period")["value"].mean()
+        full = pd.period_range(frame.index.min(), frame.index.max(), freq=freq)
+        if len(full) > MAX_ROWS:
+            raise BadInput(f"The dates span {len(full):,} {freq_name}s, more than the {MAX_ROWS:,} limit.")
+        gaps = len(full) - len(frame)
+        frame = frame.reindex(full).to_frame("value")
+        if gaps:
+            notes.append(f"{gaps} missing {freq_name}s in the date range were added as gaps.")
+    missing = int(frame["value"].isna().sum())
+    if missing > 0.5 * len(frame):
+        raise BadInput(f"More than half of the series is missing ({missing} of {len(frame)} steps).")
+    if missing:
+        frame["value"] = frame["value"].interpolate(limit_direction="both")
+        notes.append(f"{missing} missing values were filled by linear interpolation.")
+    if len(frame) > MAX_POINTS:
+        notes.append(f"The series has {len(frame):,} points; the models use the last {MAX_POINTS:,}.")
+        frame = frame.iloc[-MAX_POINTS:]
+    y = frame["value"].to_numpy(dtype=float)
+    if not np.isfinite(y).all():
+        raise BadInput("The values include infinities; remove them and upload again.")
+    index = frame.index if isinstance(frame.index, pd.PeriodIndex) else pd.RangeIndex(len(y))
+
+    m = suggest_period(y, freq) if not period else int(period)
+    if m < 1:
+        raise BadInput("The seasonal period must be 1 (no season) or more.")
+    if m > len(y) // 2:
+        raise BadInput(f"A seasonal period of {m} needs at least two full seasons ({2 * m} points); "
+                       f"the series has {len(y)}. Use a smaller period (1 = no season).")
+    H = suggest_horizon(len(y), m) if not horizon else int(horizon)
+    L = choose_window(len(y), m, H)
+    return Series(name=name, values=y, index=index, period=m, window=L, horizon=H, notes=tuple(notes),
+                  phase_features=m > 1, level_feature=not is_trending(y[: len(y) - H]))
+
+
+def is_trending(y: np.ndarray) -> bool:
+    """A straight line explains at least half the variance: future levels will be new ones."""
+    t = np.arange(len(y))
+    residual = y - np.polyval(np.polyfit(t, y, 1), t)
+    return bool(y.var() > 0 and 1 - residual.var() / y.var() >= 0.5)
+
+
+def suggest_period(y: np.ndarray, freq: str | None) -> int:
+    """The candidate season for this frequency with the strongest autocorrelation (after removing
+    a straight-line trend), if it is clearly there (ACF >= 0.3); otherwise 1 (no season)."""
+    detrended = y - np.polyval(np.polyfit(np.arange(len(y)), y, 1), np.arange(len(y)))
+    best, best_acf = 1, 0.3
+    for m in _PERIOD_CANDIDATES.get(freq, []):
+        if len(y) < 3 * m:
+            continue
+        a, b = detrended[:-m], detrended[m:]
+        if a.std() == 0 or b.std() == 0:
+            continue
+        acf = float(np.corrcoef(a, b)[0, 1])
+        if acf >= best_acf:
+            best, best_acf = m, acf
+    return best
+
+
+def suggest_horizon(n: int, period: int) -> int:
+    """One season ahead when the data allow it, else what the data allow (at least 1)."""
+    want = period if period > 1 else 12
+    return int(max(1, min(want, max_horizon(n, period))))
+
+
+def max_horizon(n: int, period: int) -> int:
+    """The longest horizon a series of n points supports with the shortest window we allow."""
+    L = min_window(period)
+    return max(0, (n - L - MIN_TRAIN_WINDOWS + 1) // 3)
+
+
+def min_window(period: int) -> int:
+    return 12 if period > 60 else max(12, min(period, 60))
+
+
+def choose_window(n: int, period: int, horizon: int) -> int:
+    """How far back the LSTM reads: two seasons or three horizons (12..120 steps), shortened
+    when the series is short; BadInput when even the shortest window does not fit."""
+    if horizon < 1:
+        raise BadInput("The horizon must be at least 1 step.")
+    longest = max_horizon(n, period)
+    if horizon > longest:
+        if longest < 1:
+            raise BadInput(f"The series has only {n} points: too short to hold out a test window, a "
+                           f"validation window and {MIN_TRAIN_WINDOWS} training windows. Upload a longer series.")
+        raise BadInput(f"A horizon of {horizon} is too long for a series of {n} points: the largest this "
+                       f"series allows is {longest} (it needs a window, {MIN_TRAIN_WINDOWS} training "
+                       "windows, and validation and test blocks of H points each).")
+    seasonal_span = 2 * period if period <= 60 else 90
+    wanted = int(np.clip(max(seasonal_span, 3 * horizon), 12, 120))
+    fits = n - 3 * horizon - MIN_TRAIN_WINDOWS + 1
+    return int(max(min_window(period), min(wanted, fits)))

@@ -1,0 +1,281 @@
+"""Forecasts, backtests and gate traces: pure functions that tab.py, tests and train.py call.
+
+    report = forecast_dataset("co2 (Mauna Loa, monthly ppm)", horizon=24)
+    report.future          # DataFrame: date, forecast, lower, upper (the LSTM's 80% interval)
+    report.metrics         # MAE / MASE of LSTM, GRU, seasonal naive, ETS on the held-out window
+    report = forecast_csv("my.csv", horizon=12)   # fits an LSTM and a GRU on the file (<= 30 s)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from apps.forecast import data
+from apps.forecast.metrics import coverage, ets_forecast, mae, mase, seasonal_naive
+from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card
+from shared.errors import BadInput, CheckpointError
+from shared.lazy import load_once
+
+FORECAST_WEIGHTS = WEIGHTS_DIR / "forecast"
+STEMS = ("co2", "elnino", "sunspots", "seattle", "stocks")
+CELLS = ("lstm", "gru")
+FIT_BUDGET_S = 30.0  # an uploaded series: LSTM + GRU + ETS together, on a 2-core CPU
+ETS_RESERVE_S = 5.0  # kept back from the networks for the ETS baseline and the backtest
+LSTM_SHARE = 0.6  # of the networks' time; the GRU gets the rest
+
+
+def checkpoint_paths() -> list:
+    return [FORECAST_WEIGHTS / f"{stem}_{cell}.safetensors" for stem in STEMS for cell in CELLS]
+
+
+@dataclass
+class Models:
+    lstm: object
+    gru: object
+    scalers: dict[str, data.Scaler]  # per series name
+    cards: dict[str, dict] = field(default_factory=dict)
+
+
+@load_once
+def load_models(stem: str) -> Models:
+    from apps.forecast.model import Forecaster
+
+    loaded, cards = {}, {}
+    for cell in CELLS:
+        state, card = load_checkpoint(FORECAST_WEIGHTS / f"{stem}_{cell}.safetensors")
+        model = Forecaster(cell, hidden=card["hidden"], horizon=card["horizon"])
+        model.load_state_dict(state)
+        loaded[cell] = model.eval()
+        cards[cell] = card
+    scalers = {name: data.Scaler(**s) for name, s in cards["lstm"]["scalers"].items()}
+    # The card records the preprocessing it was trained with; data.py must still agree.
+    for name, (_, settings, series_stem, _) in data.BUNDLED.items():
+        if series_stem != stem:
+            continue
+        changed = {k: v for k, v in settings.items() if k != "unit" and cards["lstm"].get(k) != v}
+        if changed or name not in scalers:
+            raise CheckpointError(f"weights/forecast/{stem}_*.safetensors were trained with other settings "
+                                  f"than apps/forecast/data.py now uses for {name!r} ({changed or 'no scaler'}). "
+                                  f"Rebuild them with: {cards['lstm']['command']}")
+    return Models(loaded["lstm"], loaded["gru"], scalers, cards)
+
+
+def load_all() -> None:
+    """Warm-up: load every checkpoint and precompute the default backtests (ETS takes seconds)."""
+    for name in data.bundled_names():
+        load_models(data.checkpoint_stem(name))
+    for name in data.bundled_names():
+        _bundled_report(name, data.BUNDLED[name][1]["horizon"])
+
+
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    series: data.Series
+    horizon: int
+    future: pd.DataFrame          # date, forecast, lower, upper (LSTM) for the next H steps
+    future_gru: pd.DataFrame
+    metrics: pd.DataFrame         # one row per method on the held-out window
+    backtest: dict                # origin, truth, forecasts and baselines (arrays)
+    gate_origin: int
+    notes: list[str] = field(default_factory=list)
+
+    def figures(self, models: Models):
+        from apps.forecast import plots
+
+        s, h, b = self.series, self.horizon, self.backtest
+        backtest_fig = plots.backtest_figure(s, b["origin"], h, b["forecasts"], b["baselines"])
+        future = {"lstm": self.future[["lower", "forecast", "upper"]].to_numpy(),
+                  "gru": self.future_gru[["lower", "forecast", "upper"]].to_numpy()}
+        forecast_fig = plots.forecast_figure(s, h, future)
+        gates_fig = plots.gates_figure(s, self.gate_origin, gate_trace(models, s, self.gate_origin))
+        return backtest_fig, forecast_fig, gates_fig
+
+
+def run_backtest(series: data.Series, models: Models, horizon: int) -> tuple[pd.DataFrame, dict]:
+    """Hide the last `horizon` points, forecast them with every method, score each one.
+
+    MASE's scale is the seasonal naive's in-sample error on the history before the hidden block.
+    """
+    from apps.forecast.fitting import predict
+
+    n = len(series)
+    origin = n - horizon
+    history, truth = series.values[:origin], series.values[origin:]
+    scaler = models.scalers[series.name]
+    forecasts = {cell: predict(getattr(models, cell), series, scaler, origin, horizon) for cell in CELLS}
+    ets_values, ets_label = ets_forecast(history, series.period, horizon)
+    baselines = {"seasonal naive": seasonal_naive(history, series.period, horizon), "ETS": ets_values}
+    m = series.period
+    rows = []
+    for label, cell in (("LSTM", "lstm"), ("GRU", "gru")):
+        q = forecasts[cell]
+        rows.append({"method": label, "MAE": mae(truth, q[:, 1]), "MASE": mase(truth, q[:, 1], history, m),
+                     "80% interval coverage": coverage(truth, q[:, 0], q[:, 2])})
+    naive_label = "seasonal naive" + (f" (m={m})" if m > 1 else " (m=1: last value)")
+    for label, values in ((naive_label, baselines["seasonal naive"]), (ets_label, ets_values)):
+        rows.append({"method": label, "MAE": mae(truth, values), "MASE": mase(truth, values, history, m),
+                     "80% interval coverage": np.nan})
+    table = pd.DataFrame(rows)
+    return table, {"origin": origin, "truth": truth, "forecasts": forecasts, "baselines": baselines}
+
+
+def future_table(series: data.Series, quantiles: np.ndarray) -> pd.DataFrame:
+    n, h = len(series), len(quantiles)
+    return pd.DataFrame({"date": series.labels(n, n + h), "forecast": quantiles[:, 1],
+                         "lower": quantiles[:, 0], "upper": quantiles[:, 2]})
+
+
+def make_report(series: data.Series, models: Models, horizon: int, notes: list[str]) -> Report:
+    from apps.forecast.fitting import predict
+
+    metrics, backtest = run_backtest(series, models, horizon)
+    scaler = models.scalers[series.name]
+    n = len(series)
+    future = {cell: predict(getattr(models, cell), series, scaler, n, horizon) for cell in CELLS}
+    return Report(series, horizon, future_table(series, future["lstm"]), future_table(series, future["gru"]),
+                  metrics, backtest, gate_origin=n, notes=notes)
+
+
+def gate_trace(models: Models, series: data.Series, origin: int) -> dict[str, np.ndarray]:
+    """The LSTM's gates and cell state while it reads the window ending just before `origin`."""
+    import torch
+
+    from apps.forecast.model import lstm_gates
+
+    x = torch.from_numpy(data.window_input(series, models.scalers[series.name], origin))
+    return {k: v.numpy() for k, v in lstm_gates(models.lstm.rnn, x).items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# The two entry points
+
+def check_horizon(horizon, most: int) -> int:
+    try:
+        h = float(horizon)
+    except (TypeError, ValueError):
+        raise BadInput(f"The horizon must be a whole number of steps, not {horizon!r}.") from None
+    if not np.isfinite(h) or h != int(h):
+        raise BadInput(f"The horizon must be a whole number of steps, not {horizon!r}.")
+    if h < 1:
+        raise BadInput("The horizon must be at least 1 step.")
+    if h > most:
+        raise BadInput(f"The horizon can be at most {most} steps here.")
+    return int(h)
+
+
+@load_once
+def _bundled_report(name: str, horizon: int) -> Report:
+    series = data.load_bundled(name)
+    return make_report(series, load_models(data.checkpoint_stem(name)), horizon, [])
+
+
+def forecast_dataset(name: str, horizon) -> tuple[Report, Models]:
+    """Backtest + forecast a bundled series with its shipped LSTM and GRU (horizon <= trained H)."""
+    if name not in data.BUNDLED:
+        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(data.BUNDLED)}.")
+    trained_h = data.BUNDLED[name][1]["horizon"]
+    if horizon is None or horizon == "":
+        horizon = trained_h
+    try:
+        h = check_horizon(horizon, trained_h)
+    except BadInput as e:
+        if "at most" in str(e):
+            raise BadInput(f"The shipped models for this series forecast at most {trained_h} steps. "
+                           "For a longer horizon, download the series as CSV and fit your own below.") from None
+        raise
+    return _bundled_report(name, h), load_models(data.checkpoint_stem(name))
+
+
+def inspect_csv(path) -> dict:
+    """What the UI shows after an upload: columns, the detected ones, suggested period and horizon."""
+    df = data.read_table(path)
+    date_col, value_col = data.detect_columns(df)
+    series = data.series_from_table(df, date_col, value_col)
+    return {"columns": list(df.columns), "date": date_col, "value": value_col, "period": series.period,
+            "horizon": series.horizon, "points": len(series),
+            "max_horizon": data.max_horizon(len(series), series.period),
+            "notes": list(series.notes)}
+
+
+def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto", period=0,
+                 on_progress: Callable[[float, str], None] | None = None) -> tuple[Report, Models]:
+    """Fit an LSTM and a GRU on an uploaded CSV (capped at 30 s together), backtest and forecast."""
+    from apps.forecast.fitting import train_forecaster
+
+    df = data.read_table(path)
+    try:
+        period = int(period or 0)
+    except (TypeError, ValueError):
+        raise BadInput(f"The seasonal period must be a whole number, not {period!r}.") from None
+    probe = data.series_from_table(df, date_col, value_col, horizon=None, period=period or None)
+    h = check_horizon(horizon if horizon not in (None, "") else probe.horizon,
+                      max(1, data.max_horizon(len(probe), probe.period)))
+    series = data.series_from_table(df, date_col, value_col, horizon=h, period=probe.period)
+    start = time.monotonic()
+    deadline = start + FIT_BUDGET_S - ETS_RESERVE_S  # a deadline, not per-model limits: set-up counts too
+    fitted = {}
+    for cell, share in (("lstm", (0.0, 0.6)), ("gru", (0.6, 0.95))):
+        left = deadline - time.monotonic()
+        limit = max(1.0, left * LSTM_SHARE if cell == "lstm" else left)
+
+        def progress(frac, _metrics, cell=cell, share=share):
+            if on_progress:
+                on_progress(share[0] + frac * (share[1] - share[0]), f"Fitting the {cell.upper()}")
+
+        fitted[cell] = train_forecaster([series], cell, epochs=400, time_limit_s=limit, on_progress=progress)
+    if on_progress:
+        on_progress(0.95, "Backtesting against seasonal naive and ETS")
+    models = Models(fitted["lstm"].model, fitted["gru"].model, fitted["lstm"].scalers)
+    notes = list(series.notes)
+    lstm = fitted["lstm"]
+    why = "when its time share ran out" if lstm.result.stopped_early else "when validation stopped improving"
+    notes.append(f"Fitted both networks in {time.monotonic() - start:.0f} s on {len(series)} points "
+                 f"(window {series.window}, horizon {h}, seasonal period {series.period}). The LSTM trained "
+                 f"{lstm.epochs_trained} epochs, stopping {why}, and kept epoch {lstm.best_epoch} "
+                 "(best on validation).")
+    report = make_report(series, models, h, notes)
+    return report, models
+
+
+def verdict(report: Report, card_summary: dict | None = None) -> str:
+    """Plain sentences on how the LSTM did on this window, and the tab's targets when known."""
+    table = report.metrics.set_index("method")
+    lstm = table.loc["LSTM", "MASE"]
+    naive = table.iloc[2]["MASE"]
+    ets = table.iloc[3]["MASE"]
+    words = lambda a, b: "better than" if a < b else ("the same as" if a == b else "worse than")  # noqa: E731
+    lines = [f"On the held-out {report.horizon} steps the LSTM's MASE is **{lstm:.2f}**: "
+             f"{words(lstm, naive)} seasonal naive ({naive:.2f}) and {words(lstm, ets)} ETS ({ets:.2f}). "
+             f"Its 80% interval held {table.loc['LSTM', '80% interval coverage']:.0%} of the true values."]
+    if card_summary:
+        lines.append(card_summary_text(card_summary))
+    return "\n\n".join(lines)
+
+
+def card_summary_text(summary: dict) -> str:
+    avg_lstm, avg_ets = summary["mean_mase_lstm"], summary["mean_mase_ets"]
+    missed = [name for name, row in summary["per_series"].items() if not row["lstm_beats_seasonal_naive"]]
+    first = ("Target 1 (LSTM beats seasonal naive on every bundled series): "
+             + ("**met**." if not missed else f"**missed** on {', '.join(missed)}."))
+    second = (f"Target 2 (mean LSTM MASE over the {len(summary['per_series'])} bundled series no worse than "
+              f"ETS's): {avg_lstm:.3f} vs {avg_ets:.3f}, **{'met' if avg_lstm <= avg_ets else 'missed'}**.")
+    return first + " " + second
+
+
+def targets_summary() -> dict:
+    """Both targets, measured on every bundled series at its trained horizon (read from the cards)."""
+    per_series = {}
+    for stem in STEMS:
+        card = read_card(FORECAST_WEIGHTS / f"{stem}_lstm.safetensors")  # JSON only: no torch needed
+        for row in card["backtest"]:
+            per_series[row["series"]] = row
+    return {"per_series": per_series,
+            "mean_mase_lstm": float(np.mean([r["mase_lstm"] for r in per_series.values()])),
+            "mean_mase_ets": float(np.mean([r["mase_ets"] for r in per_series.values()]))}

@@ -1,0 +1,235 @@
+"""Forecasting tab, without the server: metrics by hand, CSV edge cases, the gate replay, and the
+shipped checkpoints against their model cards (on data the packages ship, no files needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from apps.forecast import data, infer, metrics
+from apps.forecast.model import Forecaster, lstm_gates, pinball_loss
+from shared.errors import BadInput
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def test_metrics_match_hand_computed_values():
+    history = [1, 2, 3, 4, 2, 3, 4, 5]  # m=4: |2-1|,|3-2|,|4-3|,|5-4| -> scale 1.0
+    assert metrics.mase_scale(history, 4) == pytest.approx(1.0)
+    # m=1: |1|,|1|,|1|,|-2|,|1|,|1|,|1| -> 8/7
+    assert metrics.mase_scale(history, 1) == pytest.approx(8 / 7)
+    truth, forecast = [6, 4], [5, 6]
+    assert metrics.mae(truth, forecast) == pytest.approx(1.5)
+    assert metrics.mase(truth, forecast, history, 4) == pytest.approx(1.5)
+    assert metrics.mase(truth, forecast, history, 1) == pytest.approx(1.5 / (8 / 7))
+    assert metrics.coverage([1, 2, 3, 4], [0, 2.5, 2, 5], [2, 3, 3, 6]) == pytest.approx(0.5)
+
+
+def test_seasonal_naive_repeats_last_season():
+    history = np.array([10, 20, 30, 11, 21, 31])
+    assert metrics.seasonal_naive(history, 3, 5).tolist() == [11, 21, 31, 11, 21]
+    assert metrics.seasonal_naive(history, 1, 3).tolist() == [31, 31, 31]
+
+
+def test_ets_baseline_follows_a_clean_seasonal_series():
+    t = np.arange(96)
+    y = 10 + 0.1 * t + np.sin(2 * np.pi * t / 12)
+    forecast, label = metrics.ets_forecast(y[:-12], 12, 12)
+    assert label == "ETS(A,Ad,A)"
+    assert metrics.mae(y[-12:], forecast) < 0.2
+
+
+def test_pinball_loss_by_hand():
+    pred = torch.tensor([[[0.0, 1.0, 2.0]]])  # lower, median, upper for one step
+    target = torch.tensor([[1.5]])
+    # errors 1.5, 0.5, -0.5 -> 0.1*1.5, 0.5*0.5, (0.9-1)*(-0.5) -> mean of 0.15, 0.25, 0.05
+    assert pinball_loss(pred, target, (0.1, 0.5, 0.9)).item() == pytest.approx(0.15)
+
+# ---------------------------------------------------------------------------------- model
+
+
+def test_quantiles_never_cross_and_shapes():
+    model = Forecaster("gru", hidden=8, horizon=5)
+    out = model(torch.randn(7, 20, 4) * 10)
+    assert out.shape == (7, 5, 3)
+    assert (out[..., 0] <= out[..., 1]).all() and (out[..., 1] <= out[..., 2]).all()
+
+
+def test_gate_replay_matches_torch_lstm():
+    torch.manual_seed(0)
+    model = Forecaster("lstm", hidden=6, horizon=2)
+    x = torch.randn(15, 4)
+    trace = lstm_gates(model.rnn, x)
+    expected, _ = model.rnn(x.unsqueeze(0))
+    assert torch.allclose(trace["hidden"], expected[0], atol=1e-5)
+    for gate in ("input", "forget", "output"):
+        assert trace[gate].shape == (15, 6) and trace[gate].min() >= 0 and trace[gate].max() <= 1
+
+# ---------------------------------------------------------------------------------- CSV parsing
+
+
+def write(tmp_path, text: str, name="series.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def monthly_csv(n=120, start="2000-01", noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    dates = pd.period_range(start, periods=n, freq="M").to_timestamp()
+    t = np.arange(n)
+    values = 50 + 0.2 * t + 5 * np.sin(2 * np.pi * t / 12) + noise * rng.standard_normal(n)
+    return pd.DataFrame({"month": dates.strftime("%Y-%m-%d"), "sales": values.round(3)})
+
+
+def test_detects_columns_period_and_horizon(tmp_path):
+    path = tmp_path / "m.csv"
+    monthly_csv().to_csv(path, index=False)
+    info = infer.inspect_csv(path)
+    assert (info["date"], info["value"], info["period"], info["horizon"]) == ("month", "sales", 12, 12)
+    assert info["notes"] == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("date,value\n", "no data rows"),
+    ("date,city\n2020-01-01,Paris\n2020-01-02,Rome\n", "No column of numbers"),
+])
+def test_unusable_files_get_clear_messages(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(BadInput, match=message):
+        infer.inspect_csv(path)
+
+
+def test_no_date_column_uses_row_order(tmp_path):
+    path = write(tmp_path, "reading\n" + "".join(f"{v}\n" for v in np.sin(np.arange(100) / 3).round(4)))
+    series = data.series_from_table(data.read_table(path))
+    assert any("equally spaced" in n for n in series.notes)
+    assert len(series) == 100 and series.labels(100, 102) == ["100", "101"]
+    with pytest.raises(BadInput, match="too short"):
+        data.series_from_table(data.read_table(path).iloc[:20])
+
+
+def test_unparseable_dates_are_refused(tmp_path):
+    df = monthly_csv(60)
+    df.loc[::3, "month"] = "not a date"
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(BadInput, match="could not be read as dates"):
+        infer.forecast_csv(path, 6, date_col="month", value_col="sales")
+
+
+def test_text_in_numbers_is_refused_or_reported(tmp_path):
+    df = monthly_csv(120)
+    df["sales"] = df["sales"].astype(str)
+    df.loc[[5, 40], "sales"] = "n/a?"
+    df.loc[[7], "sales"] = "1,234.5"  # a thousands separator is a number
+    series = data.series_from_table(df)
+    assert series.values[7] == pytest.approx(1234.5)
+    assert any("non-numeric" in n for n in series.notes) and any("interpolation" in n for n in series.notes)
+    df.loc[::4, "sales"] = "oops"
+    with pytest.raises(BadInput, match="mixes text into numbers"):
+        data.series_from_table(df)
+
+
+def test_missing_duplicate_and_unsorted_rows_are_fixed_and_stated():
+    df = monthly_csv(120)
+    df.loc[10, "sales"] = np.nan
+    dup = df.iloc[[20]].assign(sales=df.loc[20, "sales"] + 2.0)
+    messy = pd.concat([df, dup]).sample(frac=1.0, random_state=0).drop(index=30)  # shuffled, a month gone
+    series = data.series_from_table(messy)
+    text = " ".join(series.notes)
+    assert "sorted" in text and "averaged" in text and "interpolation" in text and "missing month" in text
+    assert len(series) == 120
+    assert series.values[20] == pytest.approx(df.loc[20, "sales"] + 1.0)  # mean of the two
+    assert series.values[10] == pytest.approx((df.loc[9, "sales"] + df.loc[11, "sales"]) / 2, abs=1e-6)
+    assert str(series.index[0]) == "2000-01"
+
+
+def test_numeric_years_are_dates():
+    df = pd.DataFrame({"YEAR": np.arange(1900, 2000, dtype=float), "x": np.arange(100.0)})
+    series = data.series_from_table(df)
+    assert series.labels(0, 2) == ["1900", "1901"] and series.period == 1
+
+
+@pytest.mark.parametrize("horizon, message", [(0, "at least 1"), (-3, "at least 1"), (40, "at most"),
+                                              (2.5, "whole number"), ("x", "whole number")])
+def test_bad_horizons(tmp_path, horizon, message):
+    path = tmp_path / "m.csv"
+    monthly_csv(80).to_csv(path, index=False)
+    with pytest.raises(BadInput, match=message):
+        infer.forecast_csv(path, horizon)
+
+
+def test_too_short_series(tmp_path):
+    path = tmp_path / "short.csv"
+    monthly_csv(30).to_csv(path, index=False)
+    with pytest.raises(BadInput, match="too short|too long"):
+        infer.forecast_csv(path, 12, period=1)
+    with pytest.raises(BadInput, match="two full seasons"):
+        data.series_from_table(monthly_csv(20), period=12)
+
+
+def test_row_and_size_limits(tmp_path):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("t,v\n" + "".join(f"{i},{i % 7}\n" for i in range(data.MAX_ROWS + 5)))
+    with pytest.raises(BadInput, match="more than 200,000 rows"):
+        data.read_table(rows)
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:
+        f.truncate(data.MAX_FILE_BYTES + 1)
+    with pytest.raises(BadInput, match="limit is 25 MB"):
+        data.read_table(big)
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "image.csv"
+    path.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(BadInput):
+        infer.inspect_csv(path)
+
+# ---------------------------------------------------------------------------------- shipped models
+
+
+@pytest.mark.parametrize("name", data.bundled_names())
+def test_shipped_checkpoints_reach_their_cards(name):
+    series = data.load_bundled(name)
+    models = infer.load_models(data.checkpoint_stem(name))
+    table, _ = infer.run_backtest(series, models, series.horizon)
+    row = next(r for r in models.cards["lstm"]["backtest"] if r["series"] == name)
+    mase = dict(zip(["lstm", "gru", "snaive", "ets"], table["MASE"]))
+    for key in ("lstm", "gru", "snaive", "ets"):
+        assert mase[key] == pytest.approx(row[f"mase_{key}"], abs=2e-3), key
+    assert (mase["lstm"] < mase["snaive"]) == row["lstm_beats_seasonal_naive"]
+
+
+def test_targets_summary_is_computed_from_cards():
+    summary = infer.targets_summary()
+    assert len(summary["per_series"]) == len(data.bundled_names())
+    text = infer.card_summary_text(summary)
+    assert "Target 1" in text and "Target 2" in text
+
+
+def test_bundled_forecast_table_and_horizon_limits():
+    report, models = infer.forecast_dataset("sunspots (yearly activity)", 5)
+    assert list(report.future.columns) == ["date", "forecast", "lower", "upper"]
+    assert report.future["date"].tolist() == ["2009", "2010", "2011", "2012", "2013"]
+    assert (report.future["lower"] <= report.future["forecast"]).all()
+    assert (report.future["forecast"] <= report.future["upper"]).all()
+    backtest_fig, forecast_fig, gates_fig = report.figures(models)
+    assert len(gates_fig.axes) >= 5
+    with pytest.raises(BadInput, match="at most 11"):
+        infer.forecast_dataset("sunspots (yearly activity)", 12)
+    with pytest.raises(BadInput, match="Unknown series"):
+        infer.forecast_dataset("bitcoin", 3)
+
+
+def test_year_columns_and_numbers_that_are_not_dates():
+    shuffled = pd.DataFrame({"year": np.arange(1900, 2000), "x": np.arange(100.0)}).sample(frac=1, random_state=1)
+    series = data.series_from_table(shuffled)  # a column named like time: unsorted years still count
+    assert series.labels(0, 1) == ["1900"] and series.values[0] == 0 and any("sorted" in n for n in series.notes)
+    sales_first = pd.DataFrame({"sales": np.random.default_rng(0).integers(1000, 2999, 100),
+                                "when": pd.date_range("2020-01-01", periods=100).strftime("%d/%m/%Y")})
+    assert data.detect_columns(sales_first) == ("when", "sales")
