@@ -113,7 +113,9 @@ def card_markdown(card: dict) -> str:
         ("sha256", f"`{str(card.get('sha256', ''))[:16]}…`"),
     ]
     body = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    return f"**{card.get('name', card.get('file', 'model'))}**\n\n| | |\n|---|---|\n{body}\n"
+    notes = card.get("notes")
+    notes = "\n".join(f"- {n}" for n in notes) if isinstance(notes, list) else (notes or "")
+    return f"**{card.get('name', card.get('file', 'model'))}**\n\n| | |\n|---|---|\n{body}\n\n{notes}\n"
 
 
 def model_card_accordion(paths: Iterable[str | Path], label: str = "Model cards") -> gr.Accordion:
