@@ -56,6 +56,7 @@ def save_checkpoint(tensors: dict, path: str | Path, card: dict[str, Any]) -> di
     # safetensors refuses shared or non-contiguous storage; clone keeps the file self-contained.
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     save_file(tensors, str(path))
+    path.chmod(0o644)  # readable by whichever user serves the app
     full_card = dict(card)
     full_card.setdefault("params", int(sum(t.numel() for t in tensors.values())))
     full_card["file"] = path.name

@@ -80,8 +80,10 @@ def fit(
             parts.append((time.monotonic() - start) / time_limit_s)
         return min(1.0, max(parts)) if parts else 0.0
 
+    last_eval_step = -1
+
     def log(epoch: int, with_eval: bool) -> None:
-        nonlocal running, running_count
+        nonlocal running, running_count, last_eval_step
         row: dict[str, Any] = {"step": result.steps, "epoch": epoch,
                                "seconds": round(time.monotonic() - start, 2)}
         row.update({k: v / max(running_count, 1) for k, v in running.items()})
@@ -91,6 +93,8 @@ def fit(
             with torch.no_grad():
                 row.update(evaluate(model))
             model.train()
+        if with_eval:
+            last_eval_step = result.steps
         result.history.append(row)
         if on_progress:
             on_progress(fraction_done(), row)
@@ -104,6 +108,10 @@ def fit(
     epoch = 0
     for epoch in range(1, epochs + 1):
         for batch in make_epoch():
+            # Checked before each step, so a budget that ends exactly with the plan is not "early".
+            if out_of_budget():
+                result.stopped_early = True
+                break
             out = loss_fn(model, batch)
             loss, extra = (out if isinstance(out, tuple) else (out, {}))
             if not math.isfinite(loss.item()):
@@ -124,13 +132,11 @@ def fit(
                 log(epoch, with_eval=True)
             elif result.steps % log_every == 0:
                 log(epoch, with_eval=False)
-            if out_of_budget():
-                result.stopped_early = True
-                break
         if result.stopped_early:
             break
-        log(epoch, with_eval=True)
-    if result.stopped_early or not result.history or result.history[-1]["step"] != result.steps:
+        if last_eval_step != result.steps:
+            log(epoch, with_eval=True)
+    if last_eval_step != result.steps:
         log(epoch, with_eval=True)
     model.eval()
     result.seconds = time.monotonic() - start
