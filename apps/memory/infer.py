@@ -1,0 +1,312 @@
+"""What the tab, the tests and notebooks call: shipped models, inspection, live training.
+
+No Gradio here. Bad input raises shared.errors.BadInput with a message meant for the learner.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from apps.memory import data
+from apps.memory.model import CELL_NAMES, CELLS, SideBySide
+from apps.memory.train import KINDS, train_side_by_side
+from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
+from shared.errors import BadInput
+from shared.lazy import load_once
+from shared.plots import heatmap, line_plot
+
+LIVE_MIN_LENGTH, LIVE_MAX_LENGTH = 5, 200
+LIVE_SECONDS = 60          # the whole live run, evaluation included
+LIVE_MAX_STEPS = 5000      # more than 60 s allows on a laptop: time, not steps, ends the run
+GRADIENT_BATCH = 64        # gradient norms are averaged over this many held-out sequences
+
+
+# ---------------------------------------------------------------- shipped models
+
+def checkpoint_path(length: int):
+    return WEIGHTS_DIR / "memory" / f"L{length}.safetensors"
+
+
+@load_once
+def shipped_models(length: int) -> SideBySide:
+    """The four models trained at `length` (one of data.SHIPPED_LENGTHS), verified and in eval mode."""
+    if length not in data.SHIPPED_LENGTHS:
+        raise BadInput(f"there are shipped models for L = {', '.join(map(str, data.SHIPPED_LENGTHS))}, "
+                       f"not L = {length}.")
+    state, _card = load_checkpoint(checkpoint_path(length))
+    side_by_side = SideBySide(KINDS, data.VOCAB_SIZE, data.NUM_LETTERS)
+    side_by_side.models.load_state_dict(state)
+    return side_by_side.eval()
+
+
+def load_models() -> None:
+    """Load every shipped checkpoint."""
+    for length in data.SHIPPED_LENGTHS:
+        shipped_models(length)
+
+
+@load_once
+def prime_training() -> None:
+    """One tiny training step, so that the first live run does not spend its 60 s on one-off
+    start-up costs (the optimizer's first import, kernel set-up: tens of seconds on a busy CPU)."""
+    train_side_by_side(LIVE_MIN_LENGTH, KINDS, max_steps=1, eval_size=8, eval_every=1)
+
+
+def warm_up() -> None:
+    """The tab's warm-up (run in the background after launch)."""
+    prime_training()
+    load_models()
+
+
+def shipped_curves(length: int):
+    """Held-out accuracy against training step for the shipped run at `length` (from its card)."""
+    from shared.checkpoints import read_card
+
+    if int(length) not in data.SHIPPED_LENGTHS:
+        raise BadInput(f"There are shipped runs for L = {', '.join(map(str, data.SHIPPED_LENGTHS))}.")
+    card = read_card(checkpoint_path(int(length)))
+    history = card["history"]
+    steps = [row["step"] for row in history]
+    series = {CELL_NAMES[k]: [row[f"{k}_val_acc"] for row in history] for k in KINDS}
+    series["chance"] = [data.CHANCE] * len(history)
+    fig = line_plot(series, x=steps, title=f"How the shipped models learned at L = {length}",
+                    x_title=f"training step (batch of 32; {card['training']['seconds']:.0f} s in all)",
+                    y_title="held-out accuracy")
+    fig.axes[0].set_ylim(0, 1.05)
+    return fig
+
+
+# ---------------------------------------------------------------- inspection
+
+def check_length(length, low: int, high: int, what: str) -> int:
+    try:
+        value = float(length)
+    except (TypeError, ValueError):
+        raise BadInput(f"{what} must be a whole number between {low} and {high}, not {length!r}.") from None
+    if not value.is_integer() or not low <= value <= high:
+        raise BadInput(f"{what} must be a whole number between {low} and {high}, not {length}.")
+    return int(value)
+
+
+def sample(length: int, seed: int = 0):
+    """GRADIENT_BATCH sequences of `length` from `seed`; the first one is the one shown."""
+    length = check_length(length, data.MIN_LENGTH, data.MAX_LENGTH, "The sequence length")
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise BadInput(f"The seed must be a whole number, not {seed!r}.") from None
+    if not 0 <= seed < 2**31:
+        raise BadInput("The seed must be between 0 and 2147483647.")
+    return data.make_batch(GRADIENT_BATCH, length, torch.Generator().manual_seed(seed))
+
+
+def inspect(trained_length: int, length: int, seed: int = 0) -> dict:
+    """Run the models trained at `trained_length` on sequences of `length`, step by step.
+
+    Returns the shown sequence, each model's prediction for it, ‖∂loss/∂h_t‖ for every t
+    (for the LSTM, of its whole state (h_t, c_t))
+    (mean over GRADIENT_BATCH sequences, real autograd through the unrolled cell), the hidden
+    states and the gate values for the shown sequence.
+    """
+    try:
+        trained_length = int(trained_length)
+    except (TypeError, ValueError):
+        raise BadInput(f"Pick a shipped length ({data.SHIPPED_LENGTHS}), not {trained_length!r}.") from None
+    tokens, targets = sample(length, seed)  # validate the cheap inputs before loading anything
+    models = shipped_models(trained_length).models
+    out = {"sequence": data.render(tokens[0]), "target": data.SYMBOL_NAMES[int(targets[0])],
+           "decoy": data.SYMBOL_NAMES[int(tokens[0, -1])], "length": int(tokens.shape[1]),
+           "trained_length": trained_length, "predictions": {}, "batch_accuracy": {},
+           "grad_norms": {}, "hidden": {}, "gates": {}}
+    for kind in CELLS:
+        with torch.enable_grad():
+            trace = models[kind].unroll(tokens, retain_grad=True)
+            loss = F.cross_entropy(trace["logits"], targets)
+            loss.backward()
+        # ‖∂loss/∂state_t‖ per sequence, then the mean over the batch: one number per time step.
+        # The state is h_t, and for the LSTM (h_t, c_t): its long-term memory is the cell state c_t.
+        grads = [h.grad for h in trace["h_list"]]
+        if kind == "lstm":
+            grads = [torch.cat([g, c.grad], dim=1) for g, c in zip(grads, trace["c_list"])]
+        norms = torch.stack([g.norm(dim=1) for g in grads], 1).mean(0)
+        out["grad_norms"][kind] = norms.tolist()
+        out["hidden"][kind] = trace["hidden"][0].T.numpy()          # (H, L) for the shown sequence
+        for gate in ("forget", "input", "update"):
+            if gate in trace:
+                out["gates"][f"{kind}_{gate}"] = trace[gate][0].T.numpy()  # (H, L)
+        logits = trace["logits"].detach()
+        out["predictions"][kind] = _top(logits[0])
+        out["batch_accuracy"][kind] = (logits.argmax(-1) == targets).float().mean().item()
+        models[kind].zero_grad(set_to_none=True)
+    with torch.no_grad():
+        logits = models["bag"](tokens)
+    out["predictions"]["bag"] = _top(logits[0])
+    out["batch_accuracy"]["bag"] = (logits.argmax(-1) == targets).float().mean().item()
+    return out
+
+
+def _top(logits: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
+    probs = logits.softmax(-1)
+    values, indices = probs.topk(k)
+    return [(data.SYMBOL_NAMES[int(i)], round(float(p), 4)) for p, i in zip(values, indices)]
+
+
+def signal_reaching_start(grad_norms: list[float]) -> float:
+    """‖∂loss/∂state‖ at t = 0 divided by its value at the last step: the fraction of the error
+    signal that survives the trip back to the letter (1 = none lost). Summarises the plot."""
+    last = grad_norms[-1]
+    return float(grad_norms[0] / last) if last > 0 else 0.0
+
+
+def gradient_plot(result: dict):
+    series, vanished = {}, []
+    for kind, norms in result["grad_norms"].items():
+        norms = np.asarray(norms, dtype=float)
+        relative = norms / norms[-1] if norms[-1] > 0 else norms  # relative to the last step
+        zero = relative == 0
+        if zero.any():  # float32 ran out of range: the signal is exactly 0 there, which log axes cannot draw
+            vanished.append(f"{CELL_NAMES[kind]}: exactly 0 for t ≤ {int(np.nonzero(zero)[0].max())}")
+        series[CELL_NAMES[kind]] = np.where(zero, np.nan, relative)
+    fig = line_plot(series, title="How much of the error signal reaches step t",
+                    x_title="time step t (the letter to remember is at t = 0)",
+                    y_title="‖∂loss/∂h_t‖ ÷ its value at the last step", log_y=True)
+    if vanished:
+        fig.axes[0].text(0.01, 0.02, "underflow: " + "; ".join(vanished), transform=fig.axes[0].transAxes,
+                         fontsize=7, color="dimgray")
+    return fig
+
+
+def state_plot(result: dict, kind: str):
+    return heatmap(result["hidden"][kind], title=f"{CELL_NAMES[kind]}: hidden state h_t",
+                   x_title="time step t", y_title="hidden unit", cmap="RdBu_r", vmin=-1, vmax=1,
+                   x_labels=_token_labels(result), height=3.0)
+
+
+def gate_plot(result: dict, name: str, title: str):
+    return heatmap(result["gates"][name], title=title, x_title="time step t", y_title="hidden unit",
+                   vmin=0, vmax=1, x_labels=_token_labels(result), height=3.0)
+
+
+def _token_labels(result: dict):
+    """Tick labels for short sequences only (too many ticks are unreadable)."""
+    if result["length"] > 40:
+        return None
+    text = result["sequence"].replace(" ", "")
+    return [f"{t}:{c}" for t, c in enumerate(text)]
+
+
+def predictions_markdown(result: dict) -> str:
+    lines = [f"**Sequence** (L = {result['length']}): `{result['sequence']}` · answer **{result['target']}**, "
+             f"decoy **{result['decoy']}**",
+             "",
+             f"| model (trained at L = {result['trained_length']}) | top guesses | accuracy on {GRADIENT_BATCH} "
+             "sequences like this |", "|---|---|---|"]
+    for kind in KINDS:
+        guesses = ", ".join(f"{s} {p:.0%}" for s, p in result["predictions"][kind])
+        verdict = "✅" if result["predictions"][kind][0][0] == result["target"] else "❌"
+        lines.append(f"| {CELL_NAMES[kind]} | {verdict} {guesses} | {result['batch_accuracy'][kind]:.0%} |")
+    return "\n".join(lines)
+
+
+def inspect_summary(result: dict) -> dict:
+    """The numbers behind the plots, for API users."""
+    return {
+        "sequence": result["sequence"], "target": result["target"], "length": result["length"],
+        "trained_length": result["trained_length"],
+        "predictions": {k: v[0][0] for k, v in result["predictions"].items()},
+        "batch_accuracy": {k: round(v, 4) for k, v in result["batch_accuracy"].items()},
+        "grad_norm_first_step": {k: v[0] for k, v in result["grad_norms"].items()},
+        "grad_norm_last_step": {k: v[-1] for k, v in result["grad_norms"].items()},
+        "signal_reaching_start": {k: signal_reaching_start(v) for k, v in result["grad_norms"].items()},
+    }
+
+
+# ---------------------------------------------------------------- live training
+
+def parse_cells(cells) -> list[str]:
+    """Cell names from a list (UI checkboxes) or a comma-separated string (API)."""
+    if isinstance(cells, str):
+        cells = [c for c in cells.replace(" ", "").split(",") if c]
+    names = {v.lower(): k for k, v in CELL_NAMES.items()} | {k: k for k in CELL_NAMES}
+    chosen, unknown = [], []
+    for cell in cells or []:
+        key = names.get(str(cell).strip().lower())
+        (chosen if key else unknown).append(key or cell)
+    if unknown:
+        raise BadInput(f"Unknown model(s) {unknown}: choose from rnn, lstm, gru, bag.")
+    if not chosen:
+        raise BadInput("Pick at least one model to train.")
+    return [k for k in KINDS if k in chosen]  # fixed order, no duplicates
+
+
+def live_train(length, cells, seconds: float = LIVE_SECONDS):
+    """Train the chosen models from scratch for at most `seconds`; yields (fraction, history).
+
+    The loop is train.py's `train_side_by_side` with a time cap. It runs in a worker thread so
+    that this generator can hand every evaluation row to the UI as it arrives.
+    """
+    length = check_length(length, LIVE_MIN_LENGTH, LIVE_MAX_LENGTH, "Live training length L")
+    kinds = parse_cells(cells)
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        raise BadInput(f"The time budget must be a number of seconds, not {seconds!r}.") from None
+    if not 5 <= seconds <= LIVE_SECONDS:
+        raise BadInput(f"The time budget must be between 5 and {LIVE_SECONDS} s: live training is capped "
+                       f"at {LIVE_SECONDS} s so that everyone waiting in the queue gets a turn.")
+    prime_training()  # once per process; usually already done in the background after launch
+    rows: queue.Queue = queue.Queue()
+    outcome: dict = {}
+
+    def work():
+        try:
+            # Leave a few seconds of the cap for the last evaluation and the final plots.
+            _, result = train_side_by_side(
+                length, kinds, max_steps=LIVE_MAX_STEPS, time_limit_s=seconds - 3,
+                eval_size=256, eval_every=10 if length <= 50 else 5, on_progress=lambda fraction, row: rows.put((fraction, row)))
+            outcome["result"] = result
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+        finally:
+            rows.put(None)
+
+    worker = threading.Thread(target=work, name="memory-live-train", daemon=True)
+    worker.start()
+    history: list[dict] = []
+    while True:
+        item = rows.get()
+        if item is None:
+            break
+        fraction, row = item
+        history.append(row)
+        if rows.empty():  # skip drawing rows that are already stale
+            yield fraction, history
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    yield 1.0, history
+
+
+def live_plots(history: list[dict], kinds: list[str]):
+    """(loss figure, held-out accuracy figure) from the rows live_train yields."""
+    steps = [row["step"] for row in history]
+    losses = {CELL_NAMES[k]: [row.get(f"{k}_loss", np.nan) for row in history] for k in kinds}
+    accs = {CELL_NAMES[k]: [row.get(f"{k}_val_acc", np.nan) for row in history] for k in kinds}
+    accs["chance"] = [data.CHANCE] * len(history)
+    loss_fig = line_plot(losses, x=steps, title="Training loss (cross-entropy)", x_title="step",
+                         y_title="loss")
+    acc_fig = line_plot(accs, x=steps, title="Held-out accuracy", x_title="step", y_title="accuracy")
+    acc_fig.axes[0].set_ylim(0, 1.05)
+    return loss_fig, acc_fig
+
+
+def live_summary(history: list[dict], kinds: list[str], length: int) -> dict:
+    last = history[-1] if history else {}
+    return {"length": int(length), "steps": last.get("step", 0), "seconds": last.get("seconds", 0.0),
+            "chance": data.CHANCE,
+            "final_val_acc": {k: round(last.get(f"{k}_val_acc", float("nan")), 4) for k in kinds}}

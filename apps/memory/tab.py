@@ -1,0 +1,215 @@
+"""🧠 RNN vs LSTM vs GRU: watch a plain RNN forget, and see why gates fix it. (UI wiring only.)"""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from apps import Tab
+from shared.checkpoints import WEIGHTS_DIR, read_card
+from shared.errors import CheckpointError
+from shared.ui import explainer, guard, model_card_accordion
+
+WEIGHTS = WEIGHTS_DIR / "memory"
+SHIPPED_LENGTHS = (10, 50, 100, 200)  # data.SHIPPED_LENGTHS (data.py imports torch; start-up must not)
+CHECKPOINTS = tuple(WEIGHTS / f"L{n}.safetensors" for n in SHIPPED_LENGTHS)
+CELL_CHOICES = [("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru"), ("order-blind bag", "bag")]
+
+INTRO = """## Which letter came first?
+Each sequence starts with a letter (A–H), then **L − 2 noise symbols** (w x y z), then a second,
+*decoy* letter. After the last step the model must answer: **which letter came first?**
+The answer was seen L − 1 steps ago. Guessing gets **12.5 %** (1 in 8).
+
+Think of the hidden state as a **notebook** the model carries along the sequence.
+The **vanilla RNN** rewrites its whole notebook at every step, h_t = tanh(W·h_{t−1} + U·x_t):
+after enough noise the first letter is smudged away, and during training the error signal
+that should teach it to keep the letter shrinks at every step it travels back (*vanishing gradients*).
+The **LSTM** has gates that *decide*: the **forget gate** says what to keep, the **input gate**
+what to write, the output gate what to show. The **GRU** does the same with one **update gate**
+(keep the old note, or write the new one)."""
+
+ORDER_TEXT = """### Why order matters
+The **order-blind bag** averages the embeddings of all tokens, then applies an MLP: shuffling
+the sequence changes nothing for it. It sees *both* letters but not which came first, so the best
+it can do is **56.25 %** (right when the two letters agree, a coin flip otherwise), at every L.
+In the table it sits there at L = 10 and 50 while the recurrent models reach 100 %: the answer lives
+in the *order*, which only a model that reads step by step can use. (At long L it also learns slowly,
+since each letter is only 1/L of the average it sees: at L = 200 it was still near chance when
+training stopped.)"""
+
+LIVE_TEXT = """### Train them yourself (60 s)
+All chosen models train **from scratch, side by side on the same batches**, with the same loop as
+`python -m apps.memory.train`, for at most **60 s**. Try L = 10 (everyone learns in seconds), then
+L = 100: the vanilla RNN stays near chance, the GRU typically climbs to 100 % within ~200 steps, the
+LSTM needs more (~1,500 steps in the shipped run, see the curves above). How many steps fit in 60 s
+depends on how busy your CPU is (the status line shows the step count); untick the LSTM or the bag
+to give the others more steps.
+**One live run at a time** for everyone on this server: if someone else is training, you wait in
+the queue (Gradio shows your place) and your run starts when theirs ends."""
+
+INSIDE_TEXT = """### Inside the shipped models
+Pick models trained at some L and feed them a sequence (any length from 3 to 400).
+**Gradient plot**: ‖∂loss/∂h_t‖, how strongly the answer's error reaches the hidden state at step t,
+relative to the last step, from real backpropagation through the unrolled cells (mean over 64 sequences;
+for the LSTM the state is h_t together with its cell state c_t, where its long-term memory lives).
+Falling steeply to the left = the early steps hardly learn anything: vanishing gradients.
+**Heat maps** (one sequence): rows are hidden units, columns time steps. Look for units that hold a
+steady colour from t = 0 to the end (a kept note), the LSTM forget gate near 1 (keep) and input gate
+near 0 (don't write) through the noise, and the GRU update gate near 1 (keep the old state)."""
+
+
+def results_markdown() -> str:
+    """The table train.py wrote into the model cards (read as JSON: no torch at start-up)."""
+    lines = ["| L | vanilla RNN | LSTM | GRU | order-blind bag | training steps (s) |", "|---|---|---|---|---|---|"]
+    for path in CHECKPOINTS:
+        try:
+            card = read_card(path)
+        except CheckpointError as e:
+            lines.append(f"| {path.stem} | ⚠️ {e} | | | | |")
+            continue
+        m = card["metrics"]
+        lines.append(f"| {card['length']} | " + " | ".join(f"{m[f'{k}_acc']:.1%}" for k in ("rnn", "lstm", "gru", "bag"))
+                     + f" | {card['training']['steps']} ({card['training']['seconds']:.0f} s) |")
+    lines.append("\nHeld-out accuracy, 2000 generated sequences per length. Chance: 12.5 %; "
+                 "best possible for an order-blind model: 56.25 %.")
+    target = _target_note()
+    if target:
+        lines.append(target)
+    return "\n".join(lines)
+
+
+def _target_note() -> str:
+    try:
+        card = read_card(WEIGHTS / "L100.safetensors")
+    except CheckpointError:
+        return ""
+    met = card.get("target_met", {})
+    verdict = "met" if met and all(met.values()) else f"not fully met ({json.dumps(met)})"
+    return f"\n**Target at L = 100** ({card.get('target', '')}): {verdict}."
+
+
+@guard("Drawing a sample sequence")
+def sample_task(length, seed):
+    from apps.memory import data, infer
+
+    tokens, targets = infer.sample(length, seed)
+    return (f"`{data.render(tokens[0])}`  →  answer **{data.SYMBOL_NAMES[int(targets[0])]}** "
+            f"(the decoy is {data.SYMBOL_NAMES[int(tokens[0, -1])]})")
+
+
+@guard("Live training")
+def train_memory(length, cells, seconds=60, progress=gr.Progress()):
+    from apps.memory import infer
+
+    kinds = infer.parse_cells(cells)
+    status = f"Training {', '.join(kinds)} …"
+    for fraction, history in infer.live_train(length, kinds, seconds):
+        progress(fraction, desc=f"training at L = {int(length)}")
+        loss_fig, acc_fig = infer.live_plots(history, kinds)
+        summary = infer.live_summary(history, kinds, length)
+        status = (f"L = {summary['length']} · step {summary['steps']} · {summary['seconds']:.0f} s of "
+                  f"{float(seconds):.0f} s · "
+                  + " · ".join(f"{k} {v:.0%}" for k, v in summary["final_val_acc"].items()))
+        yield status, loss_fig, acc_fig, summary
+    yield "✅ Done. " + status, loss_fig, acc_fig, summary
+
+
+@guard("Drawing the shipped training curves")
+def shipped_curves(length):
+    from apps.memory import infer
+
+    return infer.shipped_curves(length)
+
+
+@guard("Inspecting the shipped models")
+def inspect_memory(trained_length, length, seed):
+    from apps.memory import infer
+
+    result = infer.inspect(trained_length, length, seed)
+    summary = infer.inspect_summary(result)
+    decay = " · ".join(f"{k}: {v:.1e}" for k, v in summary["signal_reaching_start"].items())
+    return (infer.predictions_markdown(result),
+            infer.gradient_plot(result),
+            f"**Error signal that reaches t = 0** (‖∂loss/∂state‖ at t = 0 ÷ at the last step): {decay}",
+            infer.state_plot(result, "rnn"), infer.state_plot(result, "lstm"), infer.state_plot(result, "gru"),
+            infer.gate_plot(result, "lstm_forget", "LSTM forget gate f_t (1 = keep)"),
+            infer.gate_plot(result, "lstm_input", "LSTM input gate i_t (1 = write)"),
+            infer.gate_plot(result, "gru_update", "GRU update gate z_t (1 = keep old state)"),
+            summary)
+
+
+def build() -> None:
+    gr.Markdown(INTRO)
+    with gr.Row():
+        sample_length = gr.Slider(3, 400, value=20, step=1, label="sequence length L")
+        sample_seed = gr.Number(0, precision=0, label="seed")
+        sample_button = gr.Button("Show a sample", scale=0)
+    sample_text = gr.Markdown()
+    sample_button.click(sample_task, [sample_length, sample_seed], sample_text, api_name="sample_task")
+
+    gr.Markdown("### Shipped results (`python -m apps.memory.train`)")
+    with gr.Row():
+        gr.Markdown(results_markdown())
+        plot_path = WEIGHTS / "accuracy_vs_length.png"
+        if plot_path.exists():
+            gr.Image(str(plot_path), label="accuracy vs L", show_label=False, interactive=False)
+    with gr.Row():
+        curves_length = gr.Dropdown([(f"L = {n}", n) for n in SHIPPED_LENGTHS], value=None,
+                                    label="how the shipped models learned: pick a length")
+        curves_plot = gr.Plot(label="shipped training curves")
+    curves_length.change(shipped_curves, curves_length, curves_plot, api_name="shipped_curves")
+    explainer(ORDER_TEXT)
+
+    explainer(LIVE_TEXT)
+    with gr.Row():
+        live_length = gr.Slider(5, 200, value=50, step=1, label="sequence length L")
+        live_cells = gr.CheckboxGroup(CELL_CHOICES, value=["rnn", "lstm", "gru"], label="models")
+        live_seconds = gr.Slider(5, 60, value=60, step=1, label="time budget (s)")
+        train_button = gr.Button("Train", variant="primary", scale=0)
+    live_status = gr.Markdown()
+    with gr.Row():
+        loss_plot = gr.Plot(label="training loss")
+        acc_plot = gr.Plot(label="held-out accuracy")
+    live_json = gr.JSON(label="final numbers", visible=False)
+    train_button.click(
+        lambda: "⏳ Waiting for the trainer (one live run at a time; your place in the queue shows below)…",
+        None, live_status, queue=False, api_name="train_memory_queued", api_visibility="private",
+    ).then(train_memory, [live_length, live_cells, live_seconds], [live_status, loss_plot, acc_plot, live_json],
+           api_name="train_memory", concurrency_limit=1, concurrency_id="memory_live_train",
+           time_limit=120)
+
+    explainer(INSIDE_TEXT)
+    with gr.Row():
+        trained_length = gr.Dropdown([(f"trained at L = {n}", n) for n in SHIPPED_LENGTHS], value=100,
+                                     label="shipped models")
+        inspect_length = gr.Slider(3, 400, value=100, step=1, label="input length L")
+        inspect_seed = gr.Number(0, precision=0, label="seed")
+        inspect_button = gr.Button("Inspect", variant="primary", scale=0)
+    predictions = gr.Markdown()
+    with gr.Row():
+        gradient = gr.Plot(label="gradient norm over time")
+        with gr.Column():
+            decay_text = gr.Markdown()
+            inspect_json = gr.JSON(label="numbers", open=False)
+    with gr.Row():
+        rnn_state, lstm_state, gru_state = (gr.Plot(label=f"{n} hidden state") for n in ("RNN", "LSTM", "GRU"))
+    with gr.Row():
+        forget_gate, input_gate, update_gate = (gr.Plot(label=n) for n in ("LSTM forget gate", "LSTM input gate",
+                                                                            "GRU update gate"))
+    inspect_button.click(inspect_memory, [trained_length, inspect_length, inspect_seed],
+                         [predictions, gradient, decay_text, rnn_state, lstm_state, gru_state,
+                          forget_gate, input_gate, update_gate, inspect_json],
+                         api_name="inspect_memory")
+    model_card_accordion(CHECKPOINTS)
+
+
+def _warmup():
+    from apps.memory import infer
+
+    infer.warm_up()
+
+
+TAB = Tab(name="memory", title="🧠 RNN vs LSTM vs GRU", order=20, build=build,
+          summary="Watch a plain RNN forget a letter that LSTM and GRU keep; vanishing gradients made visible.",
+          checkpoints=CHECKPOINTS, warmup=_warmup)

@@ -1,0 +1,174 @@
+"""Tests for the memory tab (RNN vs LSTM vs GRU): task, models, shipped checkpoints, API, UI.
+
+The data are generated, so every check here runs on the real task without files.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from apps.memory import data, infer
+from apps.memory.model import CELLS, BagOfSymbols, RecallModel, SideBySide
+from shared.checkpoints import read_card
+from shared.errors import BadInput
+
+# ---------------------------------------------------------------- the task generator
+
+
+def test_batch_shapes_and_layout():
+    tokens, targets = data.make_batch(64, 20, torch.Generator().manual_seed(0))
+    assert tokens.shape == (64, 20) and targets.shape == (64,)
+    assert tokens.dtype == torch.int64
+    assert torch.equal(targets, tokens[:, 0])                        # the answer is the first letter
+    assert (tokens[:, 0] < data.NUM_LETTERS).all() and (tokens[:, -1] < data.NUM_LETTERS).all()
+    middle = tokens[:, 1:-1]                                         # only noise in between
+    assert (middle >= data.NUM_LETTERS).all() and (middle < data.VOCAB_SIZE).all()
+
+
+def test_generator_is_seeded_and_varied():
+    a, _ = data.make_batch(8, 30, torch.Generator().manual_seed(5))
+    b, _ = data.make_batch(8, 30, torch.Generator().manual_seed(5))
+    c, _ = data.make_batch(8, 30, torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(data.held_out(50, 100)[0], data.held_out(50, 100)[0])
+
+
+def test_answers_and_decoys_are_uniform_and_independent():
+    tokens, targets = data.make_batch(40_000, 3, torch.Generator().manual_seed(1))
+    counts = torch.bincount(targets, minlength=data.NUM_LETTERS).float() / len(targets)
+    assert torch.allclose(counts, torch.full_like(counts, data.CHANCE), atol=0.01)
+    same = (tokens[:, -1] == targets).float().mean().item()          # decoy equals the answer 1/8 of the time
+    assert abs(same - data.CHANCE) < 0.01
+
+
+def test_order_blind_ceiling_is_what_data_py_says():
+    """An oracle that knows both letters but not their order scores ORDER_BLIND_BEST."""
+    tokens, targets = data.make_batch(40_000, 10, torch.Generator().manual_seed(2))
+    coin = torch.rand(len(targets), generator=torch.Generator().manual_seed(3)) < 0.5
+    guess = torch.where(coin, tokens[:, 0], tokens[:, -1])
+    assert abs((guess == targets).float().mean().item() - data.ORDER_BLIND_BEST) < 0.01
+
+
+def test_render_shows_first_letter_and_decoy():
+    tokens = torch.tensor([0, 8, 9, 10, 11, 7])
+    assert data.render(tokens) == "A wxyz H"
+    long_text = data.render(torch.cat([torch.tensor([2]), torch.full((398,), 8), torch.tensor([3])]))
+    assert long_text.startswith("C ") and long_text.endswith(" D") and "…" in long_text
+
+# ---------------------------------------------------------------- the models
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_recurrent_shapes_and_unroll_matches_fused(cell):
+    torch.manual_seed(0)
+    model = RecallModel(cell, data.VOCAB_SIZE, data.NUM_LETTERS).eval()
+    tokens, _ = data.make_batch(5, 17, torch.Generator().manual_seed(0))
+    logits = model(tokens)
+    assert logits.shape == (5, data.NUM_LETTERS)
+    trace = model.unroll(tokens)
+    assert trace["hidden"].shape == (5, 17, model.hidden_size)
+    assert torch.allclose(trace["logits"], logits, atol=1e-5)       # the inspected model is the trained one
+    fused_states, _ = model.recurrent(torch.nn.functional.one_hot(tokens, data.VOCAB_SIZE).float())
+    assert torch.allclose(trace["hidden"], fused_states, atol=1e-5)
+    gates = {"rnn": [], "lstm": ["forget", "input", "output"], "gru": ["update", "reset"]}[cell]
+    for gate in gates:
+        assert trace[gate].shape == (5, 17, model.hidden_size)
+        assert (trace[gate] >= 0).all() and (trace[gate] <= 1).all()
+
+
+def test_gated_cells_start_in_keep_mode():
+    lstm = RecallModel("lstm", data.VOCAB_SIZE, data.NUM_LETTERS)
+    gru = RecallModel("gru", data.VOCAB_SIZE, data.NUM_LETTERS)
+    tokens, _ = data.make_batch(4, 10)
+    assert lstm.unroll(tokens)["forget"].mean() > 0.9
+    assert gru.unroll(tokens)["update"].mean() > 0.9
+
+
+def test_bag_is_order_blind():
+    bag = BagOfSymbols(data.VOCAB_SIZE, data.NUM_LETTERS).eval()
+    tokens, _ = data.make_batch(6, 25, torch.Generator().manual_seed(0))
+    shuffled = tokens[:, torch.randperm(25)]
+    assert torch.allclose(bag(tokens), bag(shuffled), atol=1e-6)
+    assert not torch.allclose(RecallModel("gru", data.VOCAB_SIZE, data.NUM_LETTERS)(tokens),
+                              RecallModel("gru", data.VOCAB_SIZE, data.NUM_LETTERS)(shuffled))
+
+
+def test_side_by_side_models_share_nothing():
+    pair = SideBySide(["rnn", "lstm"], data.VOCAB_SIZE, data.NUM_LETTERS)
+    rnn_ids = {id(p) for p in pair.models["rnn"].parameters()}
+    assert not rnn_ids & {id(p) for p in pair.models["lstm"].parameters()}
+
+# ---------------------------------------------------------------- shipped checkpoints
+
+
+@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+def test_shipped_checkpoint_reaches_its_card(length):
+    """Same held-out sequences as train.py (seeded), so the accuracies must match the card."""
+    card = read_card(infer.checkpoint_path(length))
+    models = infer.shipped_models(length)
+    tokens, targets = data.held_out(length)
+    with torch.no_grad():
+        for kind, logits in models(tokens).items():
+            accuracy = (logits.argmax(-1) == targets).float().mean().item()
+            assert accuracy >= card["metrics"][f"{kind}_acc"] - 0.005, kind
+    assert card["size_bytes"] < 1_000_000 and card["metrics"]["chance"] == data.CHANCE
+
+
+def test_long_range_story_holds_in_shipped_models():
+    """Short L: every recurrent cell is perfect. L = 100: the gated cells remember, the RNN
+    does not (the issue's target, recorded in the L=100 card)."""
+    short = read_card(infer.checkpoint_path(10))["metrics"]
+    assert min(short["rnn_acc"], short["lstm_acc"], short["gru_acc"]) > 0.99
+    card = read_card(infer.checkpoint_path(100))
+    m = card["metrics"]
+    assert m["rnn_acc"] < data.CHANCE + 0.10
+    assert max(m["lstm_acc"], m["gru_acc"]) > data.CHANCE + 0.95 * (1 - data.CHANCE)
+    for length in data.SHIPPED_LENGTHS:                                # no bag ever beats its ceiling by more than noise
+        bag = read_card(infer.checkpoint_path(length))["metrics"]["bag_acc"]
+        assert bag < data.ORDER_BLIND_BEST + 0.03
+
+
+def test_rnn_gradient_vanishes_faster_than_gated():
+    """Real autograd on the shipped L=100 models: far less error signal reaches t=0 in the RNN."""
+    result = infer.inspect(100, 100, seed=0)
+    reach = {k: infer.signal_reaching_start(v) for k, v in result["grad_norms"].items()}
+    assert reach["rnn"] < 0.1 * reach["lstm"] and reach["rnn"] < 0.1 * reach["gru"]
+    assert len(result["grad_norms"]["rnn"]) == 100
+    assert result["hidden"]["lstm"].shape == (32, 100)
+    assert set(result["gates"]) == {"lstm_forget", "lstm_input", "gru_update"}
+
+# ---------------------------------------------------------------- bad input and live training
+
+
+@pytest.mark.parametrize("length", [0, 2, 401, 12.5, "ten", None])
+def test_inspect_rejects_bad_lengths(length):
+    with pytest.raises(BadInput):
+        infer.inspect(100, length, 0)
+
+
+def test_bad_requests_get_clear_messages():
+    with pytest.raises(BadInput, match="shipped"):
+        infer.inspect(37, 50, 0)
+    with pytest.raises(BadInput, match="between 5 and 200"):
+        next(infer.live_train(1000, ["lstm"], 10))
+    with pytest.raises(BadInput, match="capped at 60"):
+        next(infer.live_train(20, ["lstm"], 600))
+    with pytest.raises(BadInput, match="Unknown"):
+        infer.parse_cells("lstm,transformer")
+    with pytest.raises(BadInput, match="at least one"):
+        infer.parse_cells([])
+    assert infer.parse_cells("GRU, rnn,LSTM") == ["rnn", "lstm", "gru"]
+    assert infer.parse_cells(["vanilla RNN", "order-blind bag"]) == ["rnn", "bag"]
+
+
+def test_live_training_respects_time_cap():
+    infer.prime_training()  # the app does this in the background after launch
+    started = time.monotonic()
+    rows = list(infer.live_train(10, ["rnn", "gru"], 6))
+    assert time.monotonic() - started < 6 + 5                        # the cap, plus a final evaluation
+    fraction, history = rows[-1]
+    assert fraction == 1.0 and history[-1]["step"] > 0
+    assert {"rnn_val_acc", "gru_val_acc", "rnn_loss"} <= set(history[-1]) | set(history[-2] if len(history) > 1 else {})

@@ -1,0 +1,72 @@
+"""The memory tab through the served app: named endpoints, a short live run, queueing, errors, UI."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from tests.conftest import open_tab
+
+
+def test_endpoints_are_named(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("/train_memory", "/inspect_memory", "/sample_task"):
+        assert name in endpoints, name
+    assert "/train_memory_queued" not in endpoints  # a UI helper, not part of the API
+
+
+def test_short_live_run_through_api(client):
+    status, loss_plot, acc_plot, summary = client.predict(
+        10, ["rnn", "lstm", "gru"], 8, api_name="/train_memory")
+    assert status.startswith("✅ Done")
+    assert summary["length"] == 10 and summary["steps"] > 0
+    assert summary["seconds"] <= 8
+    assert set(summary["final_val_acc"]) == {"rnn", "lstm", "gru"}
+    assert all(0.0 <= acc <= 1.0 for acc in summary["final_val_acc"].values())
+    assert loss_plot is not None and acc_plot is not None
+
+
+def test_two_live_runs_queue_instead_of_sharing_the_cpu(client):
+    started = time.monotonic()
+    jobs = [client.submit(10, ["gru"], 5, api_name="/train_memory") for _ in range(2)]
+    summaries = [job.result(timeout=120)[3] for job in jobs]
+    # concurrency_limit=1: the runs happen one after the other, each gets its full budget
+    assert all(s["seconds"] <= 5 for s in summaries)
+    assert time.monotonic() - started >= 2 * 2  # each trains for at least 2 s (5 s cap minus margin)
+
+
+@pytest.mark.parametrize("args, message", [
+    # Out-of-range numbers are refused by the sliders themselves (Gradio names the limit);
+    # infer.py repeats the check with the reason for callers that bypass the UI (test_memory.py).
+    ((1000, ["lstm"], 10), "maximum value 200"),
+    ((50, ["lstm"], 300), "maximum value 60"),
+    ((2, ["lstm"], 10), "minimum value 5"),
+    ((50, [], 10), "at least one"),
+])
+def test_live_training_bad_input_is_refused_quickly(client, args, message):
+    started = time.monotonic()
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/train_memory")
+    assert time.monotonic() - started < 15
+    assert "answer" in client.predict(12, 3, api_name="/sample_task")  # the app keeps serving
+
+
+def test_inspect_through_api(client):
+    outputs = client.predict(100, 60, 7, api_name="/inspect_memory")
+    predictions, summary = outputs[0], outputs[-1]
+    assert "answer" in predictions and "LSTM" in predictions
+    assert summary["length"] == 60 and summary["trained_length"] == 100
+    assert set(summary["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    with pytest.raises(AppError, match="maximum value 400"):
+        client.predict(100, 5000, 0, api_name="/inspect_memory")
+
+
+def test_tab_ui_shows_sample_and_results(page):
+    open_tab(page, "RNN vs LSTM vs GRU")
+    page.get_by_text("Which letter came first?").first.wait_for(timeout=10_000)
+    assert page.get_by_text("order-blind bag").count() > 0
+    page.get_by_role("button", name="Show a sample").click()
+    page.get_by_text("answer").first.wait_for(timeout=30_000)
+    assert not [e for e in page.console_errors if "memory" in e.lower()]
