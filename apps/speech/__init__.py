@@ -1,0 +1,1 @@
+"""Speech commands tab: keyword spotting with a CNN and a GRU on log-mel spectrograms."""

@@ -1,0 +1,234 @@
+"""Speech commands tab: audio pipeline, bad input, shipped accuracy, and the API end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from apps.speech import data, infer
+from shared.errors import BadInput
+
+DATA = Path(__file__).parent / "data" / "speech"
+LABELS_BY_FILE = json.loads((DATA / "labels.json").read_text())
+YES_CLIP = DATA / "yes_b49caed3_nohash_2.flac"
+
+
+def tone(freq: float, seconds: float, rate: int, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def dominant_freq(wave: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(wave))
+    return float(np.fft.rfftfreq(len(wave), 1 / rate)[spectrum.argmax()])
+
+
+# ---------------------------------------------------------------- resampling, channels, windowing
+
+@pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])
+def test_resampling_keeps_duration_and_pitch(rate):
+    wave, notes = data.prepare_waveform(tone(440.0, 1.5, rate), rate)
+    assert wave.shape[0] == pytest.approx(1.5 * data.SAMPLE_RATE, abs=2)
+    assert dominant_freq(wave.numpy(), data.SAMPLE_RATE) == pytest.approx(440.0, abs=2)
+    assert any("Resampled" in n for n in notes)
+
+
+def test_stereo_and_int_pcm_become_mono_float():
+    left = tone(300.0, 1.0, 16_000)
+    stereo = np.stack([left, left], axis=1)
+    pcm = (stereo * 32767).astype(np.int16)
+    wave, notes = data.prepare_waveform(pcm, 16_000)
+    assert wave.dtype == torch.float32 and wave.ndim == 1
+    np.testing.assert_allclose(wave.numpy(), left, atol=1e-3)
+    assert any("2 channels" in n for n in notes)
+
+
+def test_short_clip_is_centred_in_one_second():
+    burst = torch.ones(4000) * 0.3
+    window, start = data.loudest_window(burst)
+    assert window.shape == (data.CLIP_SAMPLES,)
+    assert start == -6000 and window[6000:10000].eq(0.3).all() and window[:6000].eq(0).all()
+
+
+def test_long_clip_window_finds_the_word():
+    """A real 'yes' placed at 3.2 s inside 6 s of quiet noise: the chosen second contains it."""
+    word, rate = sf.read(YES_CLIP, dtype="float32")
+    rng = np.random.default_rng(0)
+    long = (rng.standard_normal(6 * rate) * 0.003).astype(np.float32)
+    at = int(3.2 * rate)
+    long[at:at + len(word)] += word
+    wave, _ = data.prepare_waveform(long, rate)
+    window, start = data.loudest_window(wave)
+    assert window.shape == (data.CLIP_SAMPLES,)
+    loud = np.flatnonzero(np.abs(word) > 0.5 * np.abs(word).max())  # the word's core, in clip samples
+    assert start <= at + loud.min() and at + loud.max() < start + data.CLIP_SAMPLES
+    result = infer.recognize_samples(long, rate, with_attributions=False)
+    assert result.top("cnn") == "yes" or result.top("gru") == "yes"
+    assert any("most speech energy" in n for n in result.notes)
+
+
+def test_features_are_gain_invariant():
+    word, _ = sf.read(YES_CLIP, dtype="float32")
+    quiet = data.log_mel(torch.from_numpy(word)[None] * 0.05)
+    loud = data.log_mel(torch.from_numpy(word)[None])
+    assert quiet.shape == (1, data.N_MELS, data.N_FRAMES)
+    assert torch.allclose(quiet, loud, atol=0.05)
+
+
+def test_speaker_split_is_disjoint():
+    clips = [data.Clip(Path(f"{w}/{s}_nohash_{i}.flac"), 0, s)
+             for w in ("yes", "no") for s in ("aaaa1111", "bbbb2222", "cccc3333", "dddd4444") for i in range(3)]
+    split_of_speaker = {}
+    for clip in clips:
+        split_of_speaker.setdefault(clip.speaker, set()).add(data.split_of(clip))
+    assert all(len(s) == 1 for s in split_of_speaker.values())
+    assert data.speaker_of(Path("_unknown_/marvin_105a0eea_nohash_0.flac")) == "105a0eea"
+    assert data.speaker_of(Path("_silence_/4223.flac")) == ""
+
+
+# ---------------------------------------------------------------- formats and bad input
+
+def test_recognize_other_rates_and_stereo_file(tmp_path):
+    word, rate = sf.read(YES_CLIP, dtype="float32")
+    for target in (8_000, 48_000):
+        resampled = torch.from_numpy(word)
+        import torchaudio
+        resampled = torchaudio.functional.resample(resampled, rate, target).numpy()
+        path = tmp_path / f"yes_{target}_stereo.wav"
+        sf.write(path, np.stack([resampled, resampled * 0.8], axis=1), target)
+        result = infer.recognize(path, with_attributions=False)
+        assert set(result.predictions["cnn"]) == set(data.LABELS)
+        assert "yes" in (result.top("cnn"), result.top("gru"))
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_browser_formats_webm_and_mp3_decode(tmp_path):
+    for suffix, codec in ((".webm", "libopus"), (".ogg", "libopus"), (".m4a", "aac")):
+        path = tmp_path / f"yes{suffix}"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(YES_CLIP), "-ar", "48000", "-c:a", codec, str(path)],
+                       check=True)
+        result = infer.recognize(path, with_attributions=False)
+        assert "yes" in (result.top("cnn"), result.top("gru")), suffix
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_long_browser_recording_hits_the_length_limit(tmp_path):
+    path = tmp_path / "long.webm"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:duration=45",
+                    "-c:a", "libopus", str(path)], check=True)
+    with pytest.raises(BadInput, match="30 s limit"):
+        infer.recognize(path)
+
+
+def _write_bad(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.wav"
+    if kind == "not_audio":
+        path = tmp_path / "notes.txt"
+        path.write_text("this is a shopping list, not a recording\n" * 20)
+    elif kind == "corrupt":
+        path = tmp_path / "corrupt.flac"
+        path.write_bytes(YES_CLIP.read_bytes()[:200] + bytes(range(256)) * 8)
+    elif kind == "empty_file":
+        path.write_bytes(b"")
+    elif kind == "zero_length":
+        sf.write(path, np.zeros(0, dtype=np.float32), 16_000)
+    elif kind == "all_zeros":
+        sf.write(path, np.zeros(16_000, dtype=np.float32), 16_000)
+    elif kind == "nan":
+        wave = tone(300, 1.0, 16_000)
+        wave[100:200] = np.nan
+        sf.write(path, wave, 16_000, subtype="FLOAT")
+    elif kind == "ten_minutes":
+        sf.write(path, np.zeros(600 * 8_000, dtype=np.int16), 8_000)
+    elif kind == "too_short":
+        sf.write(path, tone(300, 0.02, 16_000), 16_000)
+    return path
+
+
+BAD_INPUTS = {
+    "not_audio": "not audio",
+    "corrupt": "damaged",
+    "empty_file": "empty",
+    "zero_length": "zero length",
+    "all_zeros": "silent",
+    "nan": "NaN",
+    "ten_minutes": "limit is 30 s",
+    "too_short": "at least",
+}
+
+
+@pytest.mark.parametrize("kind", BAD_INPUTS)
+def test_bad_input_gets_a_clear_message(tmp_path, kind):
+    with pytest.raises(BadInput, match=BAD_INPUTS[kind]):
+        infer.recognize(_write_bad(tmp_path, kind))
+
+
+def test_missing_audio_is_a_clear_message():
+    with pytest.raises(BadInput, match="No audio"):
+        infer.recognize(None)
+
+
+def test_loud_clipped_and_over_full_scale_audio_is_handled(tmp_path):
+    word, rate = sf.read(YES_CLIP, dtype="float32")
+    clipped = np.clip(word / np.abs(word).max() * 8.0, -1.0, 1.0)  # 18 dB of overdrive
+    path = tmp_path / "clipped.wav"
+    sf.write(path, clipped, rate)
+    result = infer.recognize(path, with_attributions=False)
+    assert any("clipped" in n for n in result.notes)
+    assert set(result.predictions["gru"]) == set(data.LABELS)
+    over = tmp_path / "over_full_scale.wav"
+    sf.write(over, word * 50.0, rate, subtype="FLOAT")  # float WAV beyond +-1
+    result = infer.recognize(over, with_attributions=False)
+    assert any("scaled down" in n for n in result.notes)
+    assert np.abs(result.wave).max() <= 1.0
+
+
+# ---------------------------------------------------------------- models and their cards
+
+@pytest.mark.parametrize("name", infer.MODEL_NAMES)
+def test_shipped_model_reaches_its_card_on_held_out_speakers(name):
+    """The shipped clips are test-split speakers; the card records the accuracy on exactly them."""
+    model, card = infer.load_model(name)
+    correct = [infer.recognize(DATA / f, with_attributions=False).top(name) == label
+               for f, label in LABELS_BY_FILE.items()]
+    assert np.mean(correct) >= card["metrics"]["shipped_sample_acc"] - 1e-3  # the card rounds to 4 places
+    assert sum(p.numel() for p in model.parameters()) * 4 <= 1_000_000  # each model at most 1 MB
+    assert card["labels"] == data.LABELS
+
+
+def test_attributions_cover_the_spectrogram():
+    result = infer.recognize(YES_CLIP)
+    for name in infer.MODEL_NAMES:
+        attribution = result.attributions[name]
+        assert attribution.shape == (data.N_MELS, data.N_FRAMES)
+        assert np.isfinite(attribution).all() and attribution.min() >= 0 and attribution.max() > 0
+    assert abs(sum(result.predictions["cnn"].values()) - 1) < 1e-4
+
+
+# ---------------------------------------------------------------- the served API
+
+def test_api_recognize_speech(client):
+    from gradio_client import handle_file
+
+    outputs = client.predict(handle_file(str(YES_CLIP)), api_name="/recognize_speech")
+    label = outputs[0]
+    assert label["label"] == "yes"
+    assert {c["label"] for c in label["confidences"]} <= set(data.LABELS)
+    assert outputs[1]["label"] in data.LABELS  # the GRU's answer
+
+
+def test_api_bad_input_then_keeps_serving(client, tmp_path):
+    from gradio_client import handle_file
+
+    bad = _write_bad(tmp_path, "all_zeros")
+    with pytest.raises(Exception, match="silent"):
+        client.predict(handle_file(str(bad)), api_name="/recognize_speech")
+    outputs = client.predict(handle_file(str(DATA / "stop_9b3ea809_nohash_0.flac")), api_name="/recognize_speech")
+    assert outputs[0]["label"] in data.LABELS
