@@ -15,6 +15,9 @@ WHERE_USED = [
     ("LSTM / GRU", "Speech commands", "Still used", "speech"),
     ("CNN", "Image tasks", "Standard for vision", "cnn"),
     ("Transformer", "NLP, vision and multimodal systems", "Dominant", "transformer"),
+    ("CNN (ten classics)", "From LeNet-5 to ResNeXt: what each architecture added", "Foundations of vision models", "zoo"),
+    ("Autoencoder · RBM · DBN · SOM · DSN", "Unsupervised representation learning",
+     "Autoencoders still used; the rest mostly historical", "unsupervised"),
 ]
 
 LEARNING_GOALS = [
@@ -26,6 +29,7 @@ LEARNING_GOALS = [
     ("The high-level idea of Transformers", "transformer"),
     ("Pretrained models and transfer learning", "cnn"),
     ("How modern deep-learning systems are built", "speech"),
+    ("Supervised and unsupervised deep architectures", "unsupervised"),
 ]
 
 INTRO = """# Deep-learning architectures gallery
