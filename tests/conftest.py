@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -69,10 +70,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _patient_url_ok(url: str) -> bool:
+    """Gradio's launch check gives the page 3 s; on a loaded 2-core machine the first render of
+    the full gallery can take longer, which made the fixture flaky. Same check, 60 s."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.head(url, timeout=30).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 @pytest.fixture(scope="session")
 def gallery(block_outbound_network):
     """The full app (all registered tabs) served on 127.0.0.1; yields its URL."""
+    import gradio.networking
+
     import app
+
+    gradio.networking.url_ok = _patient_url_ok
 
     app.launch(app.demo, server_name="127.0.0.1", server_port=free_port(),
                prevent_thread_lock=True, quiet=True)
