@@ -70,7 +70,7 @@ def save_checkpoint(tensors: dict, path: str | Path, card: dict[str, Any]) -> di
 def read_card(weights_path: str | Path) -> dict[str, Any]:
     path = card_path(Path(weights_path))
     if not path.exists():
-        raise CheckpointError(f"model card {_rel(path)} is missing.")
+        raise CheckpointError(f"model card {_rel(path)} is missing. Rebuild it with: {_default_rebuild(path)}")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
@@ -119,6 +119,15 @@ def all_cards(weights_dir: Path = WEIGHTS_DIR) -> list[dict[str, Any]]:
         card["tab"] = path.relative_to(weights_dir).parts[0]
         cards.append(card)
     return cards
+
+
+def _default_rebuild(path: Path) -> str:
+    """weights/<tab>/... is rebuilt by `python -m apps.<tab>.train` (used when the card is gone too)."""
+    try:
+        tab = Path(path).resolve().relative_to(WEIGHTS_DIR).parts[0]
+    except ValueError:
+        return "the tab's train.py"
+    return f"python -m apps.{tab}.train"
 
 
 def _rel(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Transformer tab: attention maps, transfer learning for sentiment, a tiny GPT, positional encoding."""

@@ -1,0 +1,209 @@
+"""Transformer tab: input hygiene, the shipped models against their cards, generation, and the API.
+
+Run: python -m pytest tests/test_transformer.py -x -q
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from apps.transformer import data, infer
+from shared.checkpoints import read_card
+from shared.errors import BadInput
+
+HELDOUT_FORTUNES = Path(__file__).parent / "data" / "transformer" / "heldout_fortunes.txt"
+
+
+# --- input hygiene and tokenisation ------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00\x01\x7f", None, 42])
+def test_unusable_text_is_a_clear_bad_input(text):
+    with pytest.raises(BadInput, match="empty|Type some"):
+        infer.clean_input(text)
+
+
+def test_control_characters_are_removed_and_reported():
+    text, notes = infer.clean_input("great\x00 film\x1b  \x07")
+    assert text == "great film"
+    assert any("control character" in n for n in notes)
+
+
+def test_huge_text_is_truncated_to_the_model_limit_and_says_so():
+    result = infer.classify_sentiment("a wonderful film . " * 6_000)  # 114,000 characters
+    assert any("first 5,000" in n for n in result.notes)
+    assert any(f"first {infer.CLASSIFY_MAX_TOKENS}" in n for n in result.notes)
+    assert result.probs["positive"] > 0.5
+    maps = infer.attention_maps("word " * 20_000)
+    assert len(maps.tokens) == infer.ATTENTION_MAX_TOKENS
+    assert maps.weights.shape[-1] == infer.ATTENTION_MAX_TOKENS
+
+
+def test_emoji_become_unknown_tokens_and_are_reported():
+    tokenizer, _ = infer.minilm()
+    assert tokenizer.unk_token in tokenizer.tokenize("i love it 🤩")
+    result = infer.classify_sentiment("🤩🤩🤩")
+    assert any("[UNK]" in n for n in result.notes)
+    assert sum(result.probs.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_other_scripts_work_and_are_flagged():
+    result = infer.classify_sentiment("这部电影非常好看，演员也很出色")
+    assert any("Latin alphabet" in n for n in result.notes)
+    assert set(result.probs) == {"negative", "positive"}
+    maps = infer.attention_maps("Привет мир")
+    assert maps.tokens[0] == "[CLS]" and maps.tokens[-1] == "[SEP]"
+
+
+def test_attention_rows_are_probability_distributions():
+    maps = infer.attention_maps(infer.EXAMPLE_SENTENCES[1])
+    assert maps.tokens[:4] == ["[CLS]", "the", "dog", "chased"]
+    layers, heads, n, m = maps.weights.shape
+    assert (layers, heads) == (6, 12) and n == m == len(maps.tokens)
+    np.testing.assert_allclose(maps.weights.sum(-1), 1.0, atol=1e-4)
+    tuned = infer.attention_maps(infer.EXAMPLE_SENTENCES[1], "sentiment")
+    # The adapters sit in the top layers only: bottom layers attend exactly as before.
+    np.testing.assert_allclose(tuned.weights[0], maps.weights[0], atol=1e-5)
+    assert not np.allclose(tuned.weights[-1], maps.weights[-1], atol=1e-3)
+
+
+# --- the sentiment model against its card -----------------------------------------------------
+
+@pytest.mark.slow
+def test_served_sentiment_model_reaches_its_card_accuracy():
+    card = read_card(infer.SENTIMENT_PATH)
+    texts, labels = data.read_sentences(data.HELDOUT_FILE)
+    assert len(texts) == card["metrics"]["test_sentences"] == 1000
+    accuracy = infer.accuracy_on_file(data.HELDOUT_FILE)
+    assert accuracy >= card["metrics"]["test_accuracy"] - 0.005
+
+
+def test_sentiment_reads_reviews_from_outside_movies():
+    positive = ["Great food, friendly staff, we will definitely come back!",
+                "This charger works perfectly and arrived a day early."]
+    negative = ["The battery died after two days and support never answered.",
+                "Cold fries, rude waiter, and we waited an hour."]
+    for text in positive:
+        assert infer.classify_sentiment(text).probs["positive"] > 0.5, text
+    for text in negative:
+        assert infer.classify_sentiment(text).probs["negative"] > 0.5, text
+
+
+def test_attributions_point_at_the_sentiment_words():
+    attributions, _ = infer.word_attributions("a dull , lifeless and boring movie")
+    scores = dict(attributions)
+    assert scores["boring"] < 0 and scores["dull"] < 0
+    assert min(scores, key=scores.get) in {"dull", "lifeless", "boring"}
+
+
+# --- the tiny GPT ----------------------------------------------------------------------------
+
+def test_gpt_loads_with_from_pretrained_alone():
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    tokenizer = AutoTokenizer.from_pretrained(infer.GPT_DIR)
+    model = GPT2LMHeadModel.from_pretrained(infer.GPT_DIR)
+    ids = tokenizer("Hello world")["input_ids"]
+    assert tokenizer.decode(ids) == "Hello world"
+    assert model(input_ids=__import__("torch").tensor([ids])).logits.shape[-1] == len(tokenizer)
+
+
+def test_gpt_heldout_bits_per_char_match_its_card():
+    card = read_card(infer.GPT_WEIGHTS)
+    bpc = infer.heldout_bits_per_char(HELDOUT_FORTUNES)
+    assert bpc == pytest.approx(card["metrics"]["heldout_bits_per_char"], abs=0.02)
+    assert bpc < 8.0  # far below uniform guessing over bytes
+
+
+def test_generation_with_a_fixed_seed_is_reproducible():
+    first = infer.generate("The secret of life is", 30, 0.9, 40, seed=7)
+    again = infer.generate("The secret of life is", 30, 0.9, 40, seed=7)
+    other = infer.generate("The secret of life is", 30, 0.9, 40, seed=8)
+    assert first.text == again.text and first.text.startswith("The secret of life is")
+    assert first.text != other.text
+    assert [s["probability"] for s in first.steps] == [s["probability"] for s in again.steps]
+
+
+def test_generation_steps_and_causal_attention():
+    result = infer.generate("Never", 12, 0.0, 0, 0)  # temperature 0: greedy
+    for step in result.steps:
+        assert step["token"] == step["top_5"][0][0]  # greedy takes the most likely token
+        assert 0 < step["probability"] <= 1
+    attention = result.attention
+    n = len(result.prompt_tokens) + len(result.new_tokens)
+    assert attention.shape[-2:] == (n, n)
+    assert np.allclose(np.triu(attention, k=1), 0)  # nothing looks at the future
+
+
+@pytest.mark.parametrize("requested, used", [(0, 1), (100_000, infer.MAX_NEW_TOKENS), (-5, 1), ("x", 40)])
+def test_max_new_tokens_is_clamped_and_says_so(requested, used):
+    result = infer.generate("Once", requested, 1.0, 0, 3)
+    assert len(result.new_tokens) <= used
+    assert any("max_new_tokens" in n for n in result.notes)
+
+
+def test_odd_prompts_generate_without_crashing():
+    assert infer.generate("", 5, 1.0, 40, 1).text is not None  # empty prompt: a new fortune
+    long = infer.generate("words " * 20_000, 10, 1.0, 40, 1)
+    assert any("5,000" in n for n in long.notes) and any("context keeps" in n for n in long.notes)
+    foreign = infer.generate("日本語 😀 \x00", 5, 1.0, 40, 1)
+    assert any("plain-ASCII" in n for n in foreign.notes)
+
+
+# --- positional encoding ------------------------------------------------------------------------
+
+def test_sinusoidal_encoding_properties():
+    encoding = infer.positional_encoding(50, 64)
+    assert encoding.shape == (50, 64)
+    np.testing.assert_allclose(encoding[0, 0::2], 0.0)  # sin(0)
+    np.testing.assert_allclose(encoding[0, 1::2], 1.0)  # cos(0)
+    similarity = infer.position_similarity(encoding)
+    np.testing.assert_allclose(np.diag(similarity), 1.0)
+    assert similarity[10, 11] > similarity[10, 30]  # neighbours look alike
+    assert len({tuple(np.round(row, 6)) for row in encoding}) == 50  # every position has its own code
+
+
+# --- through the served app -------------------------------------------------------------------
+
+def test_api_classify_sentiment(client):
+    label, frozen, notes = client.predict("an utterly charming and funny film", api_name="/classify_sentiment")
+    assert label["label"] == "positive"
+    assert {c["label"] for c in label["confidences"]} == {"positive", "negative"}
+
+
+def test_api_generate_text(client):
+    text, *rest = client.predict("The secret of life is", 100_000, 0.8, 7, api_name="/generate_text")
+    assert text.startswith("The secret of life is")
+    notes = rest[-1]
+    assert "max_new_tokens 100,000" in notes
+
+
+def test_api_bad_input_is_a_clear_error_and_the_app_keeps_serving(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="empty"):
+        client.predict("   ", api_name="/classify_sentiment")
+    label, *_ = client.predict("a tedious mess", api_name="/classify_sentiment")
+    assert label["label"] == "negative"
+
+
+def test_api_attention_map(client):
+    _plot, focus, _token, summary = client.predict(infer.EXAMPLE_SENTENCES[0], "base", 5, 0, 7,
+                                                   api_name="/attention_map")
+    assert "attends most to" in summary
+    assert [t["token"] for t in focus][:3] == ["[CLS]", "the", "cat"]
+
+
+def test_tab_attention_explorer_in_the_browser(page, artifacts):
+    from tests.conftest import open_tab
+
+    open_tab(page, "Transformers")
+    page.get_by_role("tab", name="Attention explorer").click()
+    page.get_by_role("button", name="Show attention").click()
+    page.get_by_text("attends most to").first.wait_for(timeout=240_000)
+    page.screenshot(path=str(artifacts / "transformer_attention.png"), full_page=True)
+    # Clicking a token in the highlighted sentence makes it the query token.
+    page.locator("#tab-transformer").get_by_text("cat", exact=True).first.click()
+    page.wait_for_function("() => document.body.innerText.includes('cat attends most to')", timeout=240_000)
