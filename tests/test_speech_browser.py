@@ -31,35 +31,33 @@ def fake_microphone_wav(tmp_path):
     return path
 
 
-def test_microphone_recording_is_recognised(gallery, fake_microphone_wav, artifacts):
-    from playwright.sync_api import sync_playwright
-
+def test_microphone_recording_is_recognised(gallery, playwright, fake_microphone_wav, artifacts):
     args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                             f"--use-file-for-fake-audio-capture={fake_microphone_wav}"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(gallery)
-            page.wait_for_selector("button[role='tab']", timeout=30_000)
-            open_tab(page, "Speech commands")
-            mic = page.locator("#speech-input")
-            mic.locator("button.record-button").click()
-            page.wait_for_timeout(2_500)  # the fake device loops the 1.8 s file: at least one full "yes"
-            mic.locator("button.stop-button").click()
-            # Stopping the recording runs both models; the CNN's label heading shows its answer.
-            label = page.locator("#speech-cnn-label .output-class")
-            label.wait_for(timeout=120_000)
-            page.wait_for_function(
-                "() => { const e = document.querySelector('#speech-cnn-label .output-class');"
-                " return e && e.textContent.trim().length > 0; }", timeout=120_000)
-            page.screenshot(path=str(artifacts / "speech_microphone.png"), full_page=True)
-            assert label.inner_text().strip() == "yes"
-            gru = page.locator("#speech-gru-label .output-class").inner_text().strip()
-            assert gru in {"yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"}
-            assert not errors, errors
-        finally:
-            browser.close()
+    # A browser of its own: the fake-microphone flags apply per browser process.
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["microphone"])
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(gallery)
+        page.wait_for_selector("button[role='tab']", timeout=30_000)
+        open_tab(page, "Speech commands")
+        mic = page.locator("#speech-input")
+        mic.locator("button.record-button").click()
+        page.wait_for_timeout(2_500)  # the fake device loops the 1.8 s file: at least one full "yes"
+        mic.locator("button.stop-button").click()
+        # Stopping the recording runs both models; the CNN's label heading shows its answer.
+        label = page.locator("#speech-cnn-label .output-class")
+        label.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "() => { const e = document.querySelector('#speech-cnn-label .output-class');"
+            " return e && e.textContent.trim().length > 0; }", timeout=120_000)
+        page.screenshot(path=str(artifacts / "speech_microphone.png"), full_page=True)
+        assert label.inner_text().strip() == "yes"
+        gru = page.locator("#speech-gru-label .output-class").inner_text().strip()
+        assert gru in {"yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"}
+        assert not errors, errors
+    finally:
+        browser.close()

@@ -198,7 +198,8 @@ def build() -> None:
                     api_name="speech_example", api_visibility="private", examples_per_page=12)
     model_card_accordion(CHECKPOINTS)
     gr.Markdown("Data: Speech Commands v0.02 (Warden 2018), CC BY 4.0. The examples are clips of speakers "
-                "held out from training.", elem_classes=["explainer"])
+                "held out from training. The GRU also trained on 1,320 synthetic clips (espeak-ng and flite voices); "
+                "both models are validated and tested on real, held-out speakers only.", elem_classes=["explainer"])
 
 
 TAB = Tab(name="speech", title="🎙️ Speech commands", order=40, build=build,

@@ -11,13 +11,22 @@ Augmentation, drawn fresh every batch on the waveform: speed perturbation (0.85-
 also shifts pitch), time shift (+-100 ms), background noise mixed in from the training
 `_silence_` clips at 0-20 dB SNR; then SpecAugment (frequency and time masks) on the log-mel.
 
-Time: the shipped models took 41 min (CNN, 30 epochs) and 43 min (GRU, 40 epochs), trained in
-parallel with 1 thread each on a shared 2-core machine under load average ~18 (other jobs); the
-same runs need roughly 7 and 6 CPU-minutes on an idle core. With --time-limit-s the learning rate
+Synthetic voices (--synth-dir, training split only): `python -m apps.speech.synth` writes 1,320
+clips (120 per command word and 120 `_unknown_` words) from espeak-ng and flite voices; val and
+test stay real, held-out speakers. The shipped GRU was trained this way:
+
+    python -m apps.speech.synth --out /tmp/speech_synth --per-word 120          # ~5 min
+    python -m apps.speech.train --models gru --epochs 40 --seed 0 --time-limit-s 1900 --synth-dir /tmp/speech_synth
+
+Time: the shipped CNN took 41 min (30 epochs, real clips only, run in parallel with the first GRU
+under load average ~18); the shipped GRU with synthetic clips took 31 min (40 epochs, 2,240 steps,
+1 thread, load average ~7, in parallel with a seed-1 run). With --time-limit-s the learning rate
 follows whichever runs out first, steps or wall time, so reruns on a busy machine differ slightly;
 each card's `command` is the exact invocation and `train_seconds` the measured time.
-Result (test split, held-out speakers): CNN 84.2 %, GRU 87.2 %; the issue's 90 % target is not met
-with 2,248 training clips ('unknown' and 'go' are the weak classes).
+Result (test split, held-out speakers): CNN 84.2 % (real clips only); GRU 87.2 % without synthetic
+voices (val 90.9 %) -> 89.9 % with them (val 93.2 %). A second seed with synthetic voices reached
+val 91.3 % / test 91.3 %; the shipped one is the seed chosen on validation, so the issue's 90 %
+target is narrowly NOT met ('unknown' and 'off'/'go' are the weak classes).
 """
 
 from __future__ import annotations
@@ -60,6 +69,14 @@ def load_split(data_dir: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor, li
         out[name] = (waves, labels, [str(c.path) for c in members])
     torch.save({"key": key, "splits": out}, CACHE)
     return out
+
+
+def load_synth(synth_dir: Path, per_word: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Synthesized clips (apps/speech/synth.py) as extra TRAIN data: (waves [N, 16000], labels [N])."""
+    clips = data.list_clips(synth_dir)
+    if per_word is not None:  # the first `per_word` clips of each label
+        clips = [c for label in sorted({c.label for c in clips}) for c in [d for d in clips if d.label == label][:per_word]]
+    return torch.stack([data.load_clip(c.path) for c in clips]), torch.tensor([c.label for c in clips])
 
 
 def augment(waves: torch.Tensor, noise_bank: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -124,6 +141,11 @@ def train_one(name: str, splits, args) -> dict:
     gen = set_seed(args.seed)
     train_waves, train_labels, _ = splits["train"]
     noise_bank = train_waves[train_labels == data.LABELS.index("silence")]
+    n_real_train = len(train_labels)
+    if args.synth_dir:  # synthetic voices join the training split only; val/test stay real speakers
+        synth_waves, synth_labels = load_synth(args.synth_dir, args.synth_per_word)
+        train_waves, train_labels = torch.cat([train_waves, synth_waves]), torch.cat([train_labels, synth_labels])
+        print(f"[{name}] + {len(synth_labels)} synthesized training clips from {args.synth_dir}", flush=True)
     val_features = data.log_mel(splits["val"][0])
     test_features = data.log_mel(splits["test"][0])
     val_labels, test_labels = splits["val"][1], splits["test"][1]
@@ -206,8 +228,10 @@ def train_one(name: str, splits, args) -> dict:
                    "(64 per direction) -> attention pooling over time -> linear",
         }[name],
         "data": f"Speech Commands v0.02 subset ({sum(len(s[1]) for s in splits.values())} one-second clips, "
-                f"12 classes); train {len(train_labels)} / val {len(val_labels)} / test {len(test_labels)} "
-                "clips, split by speaker hash so no speaker is in two splits",
+                f"12 classes); train {n_real_train} / val {len(val_labels)} / test {len(test_labels)} "
+                "clips, split by speaker hash so no speaker is in two splits"
+                + (f"; plus {len(train_labels) - n_real_train} clips synthesized with espeak-ng and flite "
+                   "(python -m apps.speech.synth), in training only" if args.synth_dir else ""),
         "data_license": "CC BY 4.0 (Warden 2018, Speech Commands: A Dataset for Limited-Vocabulary Speech Recognition)",
         "metrics": {
             "test_acc_heldout_speakers": round(test_acc, 4),
@@ -233,11 +257,13 @@ def train_one(name: str, splits, args) -> dict:
                      "train_seconds": round(result.seconds), "threads": torch.get_num_threads()},
         "command": f"python -m apps.speech.train --models {name} --epochs {args.epochs} --seed {args.seed}"
                    + (f" --time-limit-s {args.time_limit_s:.0f}" if args.time_limit_s else "")
-                   + (f" --threads {args.threads}" if args.threads != 1 else ""),
+                   + (f" --threads {args.threads}" if args.threads != 1 else "")
+                   + (f" --synth-dir {args.synth_dir}" if args.synth_dir else "")
+                   + (f" --synth-per-word {args.synth_per_word}" if args.synth_per_word is not None else ""),
         "seed": args.seed,
         "params": n_params(model),  # learnable parameters (the file also holds BatchNorm statistics)
     }
-    return save_checkpoint(model.state_dict(), OUT_DIR / f"speech_{name}.safetensors", card)
+    return save_checkpoint(model.state_dict(), Path(args.out_dir) / f"speech_{name}.safetensors", card)
 
 
 def shipped_sample_accuracy(model) -> float | None:
@@ -263,6 +289,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit-s", type=float, default=None)
+    parser.add_argument("--synth-dir", type=Path, default=None,
+                        help="extra TRAINING clips from `python -m apps.speech.synth` (same folder layout)")
+    parser.add_argument("--synth-per-word", type=int, default=None, help="use at most this many synth clips per label")
+    parser.add_argument("--out-dir", type=Path, default=OUT_DIR, help="where checkpoints and cards go")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     splits = load_split(args.data_dir)
