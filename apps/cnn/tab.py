@@ -281,7 +281,9 @@ def _build_classify() -> None:
             ("digit_3_on_paper.png", "digits"), ("digit_7_on_paper.png", "digits"),
             ("digit_2_on_paper.png", "digits")]],
         inputs=[image, model], outputs=[label, view], fn=classify_image,
-        cache_examples=True, cache_mode="lazy", label="Examples for each model (click one)",
+        # Not cached: Gradio keys its example cache by event index, which changes with --tabs,
+        # so a cache could serve another build's outputs. Classifying an example takes milliseconds.
+        cache_examples=False, run_on_click=True, label="Examples for each model (click one)",
         api_name="classify_example",
     )
 
