@@ -49,6 +49,15 @@ def _comparison_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _comparison_note() -> str:
+    """How the rows were trained (time limits, threads, a continued run), from the card."""
+    try:
+        note = read_card(SENTIMENT_PATH).get("comparison_note", "")
+    except CheckpointError:
+        return ""
+    return f"<small>{note}.</small>" if note else ""
+
+
 def _accuracy_line() -> str:
     """The served model's held-out accuracy against the 85 % target, stated plainly from its card."""
     try:
@@ -183,6 +192,7 @@ def _build_sentiment() -> None:
                                      show_legend=False, combine_adjacent=False)
     gr.Markdown("### Transfer learning vs training from scratch (same 1,000 held-out sentences)")
     gr.Dataframe(_comparison_table(), interactive=False, wrap=True)
+    gr.Markdown(_comparison_note())
     gr.Markdown(_accuracy_line())
     button.click(classify, text, [tuned, frozen, notes], api_name="classify_sentiment").then(
         explain, text, attribution, api_name="explain_sentiment")
