@@ -48,11 +48,15 @@ def clean_input(text, what: str = "text") -> tuple[str, list[str]]:
     if len(text) > MAX_CHARS:
         notes.append(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are read.")
         text = text[:MAX_CHARS]
-    # Control characters (other than whitespace) carry no meaning for the model: drop them, say so.
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r")
+    # Control and invisible format characters (zero-width spaces, BOMs, direction marks) carry no
+    # meaning for the model: drop them, say so.
+    def invisible(c: str) -> bool:
+        return unicodedata.category(c) in ("Cc", "Cf") and c not in "\t\n\r"
+
+    controls = sum(1 for c in text if invisible(c))
     if controls:
-        text = "".join(c for c in text if unicodedata.category(c) != "Cc" or c in "\t\n\r")
-        notes.append(f"Removed {controls} control character(s).")
+        text = "".join(c for c in text if not invisible(c))
+        notes.append(f"Removed {controls} control character(s) (invisible ones included).")
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise BadInput(f"The {what} is empty (or only spaces/control characters): type a sentence.")
