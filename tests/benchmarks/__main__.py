@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.benchmarks.endpoints import ENDPOINTS, LARGE_PRETRAINED
+from tests.benchmarks.endpoints import ENDPOINTS, LARGE_PRETRAINED, api_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BARE_APP = """
@@ -90,9 +90,9 @@ def measure_startup(repeats: int) -> dict[str, float]:
     return {name: statistics.median(v) for name, v in times.items()}
 
 
-def call(client, api_name: str, args: tuple) -> float:
+def call(client, endpoint: str, args: tuple) -> float:
     started = time.perf_counter()
-    client.predict(*args, api_name=api_name)
+    client.predict(*args, api_name=api_name(endpoint))
     return time.perf_counter() - started
 
 
@@ -114,7 +114,7 @@ def main() -> None:
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         available = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-        endpoints = {name: args for name, args in ENDPOINTS.items() if name in available}
+        endpoints = {name: args for name, args in ENDPOINTS.items() if api_name(name) in available}
         for name, args in endpoints.items():  # first use: loads models
             call(client, name, args())
         noop = [call(client, "/ping", ()) for _ in range(calls)]

@@ -1,8 +1,34 @@
-"""One typical request per model endpoint, for the benchmarks (callables: files are made fresh)."""
+"""One typical request per model endpoint, for the benchmarks (callables, so files are wrapped fresh)."""
 
 from __future__ import annotations
 
-ENDPOINTS: dict[str, callable] = {}
+from pathlib import Path
+
+from gradio_client import handle_file
+
+ROOT = Path(__file__).resolve().parents[2]
+PHOTO = ROOT / "apps" / "cnn" / "examples" / "temple.jpg"
+CLOTHES = ROOT / "apps" / "cnn" / "examples" / "fashion_ankle_boot.png"
+CLIP = ROOT / "tests" / "data" / "speech" / "yes_b49caed3_nohash_2.flac"
+
+ENDPOINTS = {
+    "/classify_image": lambda: (handle_file(str(CLOTHES)), "fashion"),
+    "/classify_image (imagenet)": lambda: (handle_file(str(PHOTO)), "imagenet"),
+    "/recognize_speech": lambda: (handle_file(str(CLIP)),),
+    "/forecast_dataset": lambda: ("co2 (Mauna Loa, monthly ppm)", 24),
+    "/sample_task": lambda: (100, 0),
+    "/inspect_memory": lambda: (100, 100, 0),
+    "/classify_sentiment": lambda: ("a gorgeous, witty, seductive movie.",),
+    "/generate_text": lambda: ("The secret of life is", 40, 0.8, 0),
+    "/describe_architecture": lambda: ("ResNet-50",),
+    "/classify_digit": None,  # needs a drawn image: covered by the browser tests, not benchmarked
+}
+ENDPOINTS = {name: args for name, args in ENDPOINTS.items() if args is not None}
 
 # Endpoints backed by the large pretrained models (EfficientNet-Lite0, MiniLM): a looser latency target.
-LARGE_PRETRAINED: set[str] = set()
+LARGE_PRETRAINED = {"/classify_image (imagenet)", "/classify_sentiment"}
+
+
+def api_name(name: str) -> str:
+    """'/classify_image (imagenet)' -> '/classify_image': a label may name a variant of a request."""
+    return name.split(" ")[0]
