@@ -41,8 +41,8 @@ training stopped.)"""
 LIVE_TEXT = """### Train them yourself (60 s)
 All chosen models train **from scratch, side by side on the same batches**, with the same loop as
 `python -m apps.memory.train`, for at most **60 s**. Try L = 10 (everyone learns in seconds), then
-L = 100: the vanilla RNN stays near chance, the GRU typically climbs to 100 % within ~200 steps, the
-LSTM needs more (~1,500 steps in the shipped run, see the curves above). How many steps fit in 60 s
+L = 100: the vanilla RNN stays near chance, the GRU typically climbs to 100 % within about 200 steps, the
+LSTM needs more (about 1,500 steps in the shipped run, see the curves above). How many steps fit in 60 s
 depends on how busy your CPU is (the status line shows the step count); untick the LSTM or the bag
 to give the others more steps.
 **One live run at a time** for everyone on this server: if someone else is training, you wait in
