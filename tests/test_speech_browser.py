@@ -61,3 +61,13 @@ def test_microphone_recording_is_recognised(gallery, playwright, fake_microphone
         assert not errors, errors
     finally:
         browser.close()
+
+
+def test_clicking_an_example_loads_and_recognises_it(page):
+    open_tab(page, "Speech commands")
+    page.get_by_text("“yes”").first.click()
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#speech-cnn-label .output-class');"
+        " return e && e.textContent.trim().length > 0; }", timeout=120_000)
+    assert page.locator("#speech-cnn-label .output-class").inner_text().strip() == "yes"
+    assert page.console_errors == []

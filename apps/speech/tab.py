@@ -190,12 +190,15 @@ def build() -> None:
                           "unknown, silence; then the GRU's; then waveform, spectrogram and attribution plots, "
                           "the one-second window heard, and notes.")
     if examples:
-        gr.Examples(examples=[[f] for f in examples], example_labels=[f"“{label}”" for label in examples.values()],
-                    inputs=audio, outputs=outputs, fn=recognize_speech,
-                    # Run on click rather than cache: gradio keys its example cache by component id, so a
-                    # cache written by an older checkpoint (or another --tabs subset) could be served stale.
-                    cache_examples=False, run_on_click=True, label="Held-out real voices (Speech Commands, CC BY 4.0)",
-                    api_name="speech_example", api_visibility="private", examples_per_page=12)
+        # A list of labels that loads its clip when picked. gr.Examples would run ffprobe on every
+        # clip while the app starts (1.4 s for 12 clips); not cached, so no stale outputs either.
+        clips = list(examples)
+        picker = gr.Dataset(components=["textbox"], samples=[[f"“{label}”"] for label in examples.values()],
+                            type="index", samples_per_page=12,
+                            label="Held-out real voices (Speech Commands, CC BY 4.0): click one")
+        picker.click(lambda index: clips[index], picker, audio, api_name="speech_example",
+                     api_visibility="private", queue=False).then(
+            recognize_speech, audio, outputs, api_name="speech_example_run", api_visibility="private")
     model_card_accordion(CHECKPOINTS)
     gr.Markdown("Data: Speech Commands v0.02 (Warden 2018), CC BY 4.0. The examples are clips of speakers "
                 "held out from training. The GRU also trained on 1,320 synthetic clips (espeak-ng and flite voices); "
