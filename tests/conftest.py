@@ -154,6 +154,15 @@ def open_tab(page, title_fragment: str) -> None:
     page.wait_for_timeout(300)
 
 
+def draw_stroke(page, points, steps: int = 10) -> None:
+    """Drag the mouse through `points` (page coordinates), as a user drawing on a canvas."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=steps)
+    page.mouse.up()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -299,7 +299,7 @@ def test_api_transfer_learning_end_to_end(client, tmp_path):
 # In the browser: draw a digit with the mouse and get it right
 
 def test_browser_draw_a_digit(page, artifacts):
-    from tests.conftest import open_tab
+    from tests.conftest import draw_stroke, open_tab
 
     open_tab(page, "CNN")
     page.get_by_role("tab", name="Draw a digit").click()
@@ -315,11 +315,8 @@ def test_browser_draw_a_digit(page, artifacts):
         return left + u * side, top + v * side
 
     # A "7": a top bar, then a long diagonal down to the left, drawn in small mouse steps.
-    page.mouse.move(*to_page(0.25, 0.2))
-    page.mouse.down()
-    for u, v in [(0.5, 0.2), (0.75, 0.2), (0.65, 0.45), (0.55, 0.65), (0.45, 0.85)]:
-        page.mouse.move(*to_page(u, v), steps=10)
-    page.mouse.up()
+    draw_stroke(page, [to_page(u, v) for u, v in
+                       [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2), (0.65, 0.45), (0.55, 0.65), (0.45, 0.85)]])
     page.locator("#cnn-sketch-btn").click()
     label = page.locator("#cnn-label .output-class").first
     try:

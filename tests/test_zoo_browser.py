@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import open_tab
+from tests.conftest import draw_stroke, open_tab
 
 
 def test_draw_a_one_and_lenet_reads_it(page, artifacts):
@@ -22,11 +22,7 @@ def test_draw_a_one_and_lenet_reads_it(page, artifacts):
     assert box is not None
     # a thick vertical stroke in the middle: a "1"
     x = box["x"] + box["width"] * 0.5
-    page.mouse.move(x, box["y"] + box["height"] * 0.2)
-    page.mouse.down()
-    for step in range(1, 21):
-        page.mouse.move(x, box["y"] + box["height"] * (0.2 + 0.6 * step / 20))
-    page.mouse.up()
+    draw_stroke(page, [(x, box["y"] + box["height"] * 0.2), (x, box["y"] + box["height"] * 0.8)], steps=20)
     page.get_by_role("button", name="Classify").click()
     label = page.locator("#tab-zoo .output-class").first
     try:
