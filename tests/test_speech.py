@@ -212,23 +212,103 @@ def test_attributions_cover_the_spectrogram():
     assert abs(sum(result.predictions["cnn"].values()) - 1) < 1e-4
 
 
+# ---------------------------------------------------------------- the views (plain images)
+
+def _long_clip(tmp_path: Path) -> tuple[Path, int]:
+    """A real 'yes' at 3.2 s inside 6 s of quiet noise, written as a 16 kHz WAV."""
+    word, rate = sf.read(YES_CLIP, dtype="float32")
+    long = (np.random.default_rng(0).standard_normal(6 * rate) * 0.003).astype(np.float32)
+    long[int(3.2 * rate):int(3.2 * rate) + len(word)] += word
+    path = tmp_path / "long_yes.wav"
+    sf.write(path, long, rate, subtype="FLOAT")
+    return path, rate
+
+
+def test_waveform_image_shades_the_second_the_models_heard(tmp_path):
+    from apps.speech import views
+
+    path, rate = _long_clip(tmp_path)
+    result = infer.recognize(path, with_attributions=False)
+    image = views.waveform_image(result.wave, result.window_start)
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    seconds = len(result.wave) / data.SAMPLE_RATE
+
+    def column(t: float) -> int:
+        return int(views.LEFT + t / seconds * views.PANEL_W)
+
+    top_row = 22 + 2  # just inside the plot, above the waveform trace
+    inside = image[top_row, column(result.window_start / rate + 0.5)]
+    outside = image[top_row, column(0.5)]
+    assert tuple(outside) == views.BACKGROUND
+    assert inside[0] > inside[2] + 40  # orange tint over the chosen second
+
+
+def test_time_frequency_image_has_three_aligned_panels():
+    from apps.speech import views
+
+    result = infer.recognize(YES_CLIP)
+    tops = {name: result.top(name) for name in result.attributions}
+    image = views.time_frequency_image(result.features, result.attributions, tops)
+    assert image.shape == (3 * (views.TITLE_H + views.PANEL_H) + views.BOTTOM, views.WIDTH, 3)
+    panels = [image[i * (views.TITLE_H + views.PANEL_H) + views.TITLE_H:][:views.PANEL_H,
+                    views.LEFT:views.LEFT + views.PANEL_W] for i in range(3)]
+    assert all(p.std() > 10 for p in panels)  # each panel shows something, not a blank box
+    # The evidence panels are grey where a model saw no evidence and coloured where it did.
+    for p in panels[1:]:
+        saturation = p.max(axis=2).astype(int) - p.min(axis=2)
+        assert (saturation < 8).mean() > 0.3 and (saturation > 60).any()
+
+
+def test_explanation_uses_the_same_window_as_the_prediction(tmp_path):
+    """explain_speech recomputes from the same file: the very second (and answer) recognize_speech used."""
+    from apps.speech import tab
+
+    path, _ = _long_clip(tmp_path)
+    cnn, gru, notes = tab.recognize_speech(str(path))
+    waveform, time_frequency, (rate, window) = tab.explain_speech(str(path))
+    answer = infer.recognize(path, with_attributions=False)
+    assert rate == data.SAMPLE_RATE and window.shape == (data.CLIP_SAMPLES,)
+    np.testing.assert_array_equal(window, (answer.window * 32767).astype("int16"))
+    assert "most speech energy" in notes and f"{answer.window_start / data.SAMPLE_RATE:.2f}" in notes
+    explained = infer.recognize(path)
+    assert {n: explained.top(n) for n in infer.MODEL_NAMES} == {"cnn": max(cnn, key=cnn.get),
+                                                                 "gru": max(gru, key=gru.get)}
+    assert waveform.ndim == 3 and time_frequency.ndim == 3
+
+
 # ---------------------------------------------------------------- the served API
 
 def test_api_recognize_speech(client):
     from gradio_client import handle_file
 
     outputs = client.predict(handle_file(str(YES_CLIP)), api_name="/recognize_speech")
+    assert len(outputs) == 3  # CNN label, GRU label, notes: the pictures come from /explain_speech
     label = outputs[0]
     assert label["label"] == "yes"
     assert {c["label"] for c in label["confidences"]} <= set(data.LABELS)
     assert outputs[1]["label"] in data.LABELS  # the GRU's answer
+    assert "Both models hear" in outputs[2] or "disagree" in outputs[2]
+
+
+def test_api_explain_speech(client):
+    from gradio_client import handle_file
+    from PIL import Image
+
+    waveform, time_frequency, heard = client.predict(handle_file(str(YES_CLIP)), api_name="/explain_speech")
+    assert Image.open(waveform).size[0] == Image.open(time_frequency).size[0] > 500
+    assert Image.open(time_frequency).size[1] > 300
+    window, rate = sf.read(heard)
+    assert rate == data.SAMPLE_RATE and window.shape[0] == data.CLIP_SAMPLES
+    expected = infer.recognize(YES_CLIP, with_attributions=False).window
+    np.testing.assert_allclose(window, expected, atol=2e-4)
 
 
 def test_api_bad_input_then_keeps_serving(client, tmp_path):
     from gradio_client import handle_file
 
     bad = _write_bad(tmp_path, "all_zeros")
-    with pytest.raises(Exception, match="silent"):
-        client.predict(handle_file(str(bad)), api_name="/recognize_speech")
+    for endpoint in ("/recognize_speech", "/explain_speech"):
+        with pytest.raises(Exception, match="silent"):
+            client.predict(handle_file(str(bad)), api_name=endpoint)
     outputs = client.predict(handle_file(str(DATA / "stop_9b3ea809_nohash_0.flac")), api_name="/recognize_speech")
     assert outputs[0]["label"] in data.LABELS

@@ -54,6 +54,8 @@ def test_microphone_recording_is_recognised(gallery, playwright, fake_microphone
         page.wait_for_function(
             "() => { const e = document.querySelector('#speech-cnn-label .output-class');"
             " return e && e.textContent.trim().length > 0; }", timeout=120_000)
+        # The chained explanation decodes the same recording again and draws what the models heard.
+        page.locator("#speech-time-frequency img").first.wait_for(state="visible", timeout=120_000)
         page.screenshot(path=str(artifacts / "speech_microphone.png"), full_page=True)
         assert label.inner_text().strip() == "yes"
         gru = page.locator("#speech-gru-label .output-class").inner_text().strip()
@@ -70,4 +72,8 @@ def test_clicking_an_example_loads_and_recognises_it(page):
         "() => { const e = document.querySelector('#speech-cnn-label .output-class');"
         " return e && e.textContent.trim().length > 0; }", timeout=120_000)
     assert page.locator("#speech-cnn-label .output-class").inner_text().strip() == "yes"
+    # The pictures come from the chained explanation, right after the answer.
+    for view in ("#speech-waveform img", "#speech-time-frequency img"):
+        page.locator(view).first.wait_for(state="visible", timeout=120_000)
+    assert page.locator("#speech-heard audio, #speech-heard .waveform-container").count() > 0
     assert page.console_errors == []

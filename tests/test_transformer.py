@@ -127,14 +127,53 @@ def test_generation_with_a_fixed_seed_is_reproducible():
 
 
 def test_generation_steps_and_causal_attention():
-    result = infer.generate("Never", 12, 0.0, 0, 0)  # temperature 0: greedy
+    result = infer.generate("Never", 12, 0.0, 0, 0, with_attention=True)  # temperature 0: greedy
     for step in result.steps:
         assert step["token"] == step["top_5"][0][0]  # greedy takes the most likely token
         assert 0 < step["probability"] <= 1
+        assert step["sampling_probability"] == 1.0
     attention = result.attention
     n = len(result.prompt_tokens) + len(result.new_tokens)
-    assert attention.shape[-2:] == (n, n)
+    assert attention.shape[-2:] == (n, n) == (len(result.ids), len(result.ids))
     assert np.allclose(np.triu(attention, k=1), 0)  # nothing looks at the future
+    assert infer.generate("Never", 12, 0.0, 0, 0).attention is None  # generating alone skips that pass
+
+
+def test_lean_forward_matches_transformers_gpt2():
+    """The sampler's own forward pass computes what GPT2LMHeadModel computes (logits, attention),
+    and its key/value cache gives the same logits as one pass over the whole sequence."""
+    import torch
+
+    tokenizer, model, _ = infer.gpt()
+    lean, vocab = infer.lean_gpt()
+    ids = [tokenizer.eos_token_id] + tokenizer("The secret of life is to laugh")["input_ids"]
+    with torch.no_grad():
+        reference = model(input_ids=torch.tensor([ids]), output_attentions=True)
+    logits, _, maps = lean.forward(ids, attention=True)
+    torch.testing.assert_close(logits, reference.logits[0], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(torch.stack(maps), torch.stack(reference.attentions)[:, 0], atol=1e-5, rtol=1e-4)
+    head, cache, _ = lean.forward(ids[:4])
+    tail, _, _ = lean.forward(ids[4:], cache)                  # fused attention, one chunk after the cache
+    step, _, _ = lean.forward(ids[-1:], lean.forward(ids[:-1])[1], last_only=True)
+    torch.testing.assert_close(torch.cat([head, tail]), logits, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(step[0], logits[-1], atol=1e-4, rtol=1e-4)
+    assert vocab[ids[1]] == tokenizer.decode([ids[1]])
+
+
+def test_sampling_follows_temperature_and_top_k():
+    import torch
+
+    logits = torch.tensor([3.0, 2.0, 1.0, 0.0, -1.0])
+    generator = torch.Generator().manual_seed(0)
+    draws = [infer._sample(logits, 1.0, 2, generator) for _ in range(400)]
+    assert {token for token, _ in draws} == {0, 1}                      # top-2 only
+    expected = torch.tensor([3.0, 2.0]).softmax(-1)
+    for token, p in draws:
+        assert p == pytest.approx(float(expected[token]), rel=1e-5)
+    assert abs(sum(token == 0 for token, _ in draws) / 400 - float(expected[0])) < 0.08
+    assert infer._sample(logits, 0.0, 0, generator) == (0, 1.0)        # greedy
+    cold = [infer._sample(logits, 0.05, 0, generator)[0] for _ in range(50)]
+    assert set(cold) == {0}                                             # near-greedy when cold
 
 
 @pytest.mark.parametrize("requested, used", [(0, 1), (100_000, infer.MAX_NEW_TOKENS), (-5, 1), ("x", 40)])
@@ -180,6 +219,19 @@ def test_api_generate_text(client):
     assert "max_new_tokens 100,000" in notes
 
 
+def test_api_generate_text_then_explain_generation(client):
+    """generate_text answers with the text and its per-step table (no figures); explain_generation,
+    given the same inputs, draws the figures of exactly that text."""
+    args = ("The secret of life is", 25, 0.9, 11, 40)
+    text, steps, notes = client.predict(*args, api_name="/generate_text")
+    expected = infer.generate(args[0], args[1], args[2], args[4], args[3])
+    assert text == expected.text
+    assert [row[1] for row in steps["data"]] == [repr(s["token"]) for s in expected.steps]
+    probs, attention = client.predict(*args, api_name="/explain_generation")
+    for plot in (probs, attention):
+        assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
+
+
 def test_api_bad_input_is_a_clear_error_and_the_app_keeps_serving(client):
     from gradio_client.exceptions import AppError
 
@@ -207,3 +259,20 @@ def test_tab_attention_explorer_in_the_browser(page, artifacts):
     # Clicking a token in the highlighted sentence makes it the query token.
     page.locator("#tab-transformer").get_by_text("cat", exact=True).first.click()
     page.wait_for_function("() => document.body.innerText.includes('cat attends most to')", timeout=240_000)
+
+
+def test_tab_generation_in_the_browser(page, artifacts):
+    """Generate shows the text first; the two figures of that text fill in right after."""
+    from tests.conftest import open_tab
+
+    open_tab(page, "Transformers")
+    page.get_by_role("tab", name="Tiny GPT").click()
+    page.get_by_role("button", name="Generate").click()
+    output = page.get_by_label("Generated text")
+    page.wait_for_function("el => el.value.startsWith('The secret of life is') && el.value.length > 21",
+                           arg=output.element_handle(), timeout=240_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#tab-transformer img')]"
+        ".filter(i => i.src.startsWith('data:image') && i.offsetParent !== null).length >= 2", timeout=240_000)
+    page.screenshot(path=str(artifacts / "transformer_generation.png"), full_page=True)
+    assert not [e for e in page.console_errors if "Error" in e and "favicon" not in e]

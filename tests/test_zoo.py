@@ -127,10 +127,21 @@ def test_empty_canvas_is_bad_input():
 # ----- through the served app --------------------------------------------------------------
 
 def test_describe_architecture_endpoint(client):
-    layers, summary, blocks, plot = client.predict("ResNet-50", api_name="/describe_architecture")
+    layers, summary, blocks = client.predict("ResNet-50", api_name="/describe_architecture")
     assert layers["headers"][:4] == ["#", "layer", "type", "output shape"]
     assert len(layers["data"]) == len(infer.describe("ResNet-50").layers)
     assert "25,557,032" in summary and "Residual" in summary
+    assert len(blocks["data"]) == len(infer.describe("ResNet-50").blocks)
+
+
+def test_explain_architecture_endpoint_draws_the_block_summary(client):
+    plot = client.predict("resnet50", api_name="/explain_architecture")
+    assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
+    assert client.predict("ResNet-50", api_name="/explain_architecture") == plot  # drawn once, kept
+
+
+def test_descriptions_are_cached_once_per_architecture():
+    assert infer.describe("resnet50") is infer.describe("ResNet-50") is infer.describe(" RESNET-50 ")
 
 
 def test_describe_unknown_architecture_is_a_clear_error(client):

@@ -25,9 +25,10 @@ WHAT_YOU_SEE = """**What the models hear.** Your audio is mixed to mono and resa
 longer than one second, the second with the most speech energy is cut out (shaded in the waveform;
 you can play it below). That second becomes a **log-mel spectrogram**: 101 frames of 10 ms,
 40 frequency bands spaced like the ear hears them, brighter = more energy. The **attribution maps**
-(integrated gradients) light up the time-frequency cells that pushed each model towards its answer:
-when a model is right they usually sit on the word's vowel and its formant sweeps rather than on
-the silence around it; when it is wrong, they show what misled it."""
+(integrated gradients, drawn in colour over a grey copy of the spectrogram, on the same time axis)
+light up the time-frequency cells that pushed each model towards its answer: when a model is right
+they usually sit on the word's vowel and its formant sweeps rather than on the silence around it;
+when it is wrong, they show what misled it. The answer comes first; these pictures follow a moment later."""
 
 
 def _example_files() -> dict[str, str]:
@@ -68,52 +69,6 @@ def _comparison_markdown(cards: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
-# ---------------------------------------------------------------- figures
-
-def _waveform_figure(result):
-    import numpy as np
-
-    from shared.plots import line_plot
-
-    wave = result.wave
-    step = max(1, len(wave) // 4000)  # at most ~4000 points: a 30 s clip still draws fast
-    times = np.arange(0, len(wave), step) / SAMPLE_RATE
-    fig = line_plot({"waveform": wave[::step]}, x=times, title="Waveform (16 kHz mono)",
-                    x_title="time (s)", y_title="amplitude", width=7, height=2.4)
-    ax = fig.axes[0]
-    start = result.window_start / SAMPLE_RATE
-    ax.axvspan(max(start, 0), min(start + 1.0, len(wave) / SAMPLE_RATE), color="tab:orange", alpha=0.25,
-               label="the second the models heard")
-    ax.legend(fontsize=8, loc="upper right")
-    return fig
-
-
-def _spectrogram_figure(features, attribution=None, title: str = ""):
-    """Log-mel spectrogram (low frequencies at the bottom); attribution drawn over it in colour."""
-    import numpy as np
-
-    from apps.speech.data import HOP_LENGTH, mel_band_edges_hz
-    from shared.plots import heatmap
-
-    flipped = features[::-1]
-    fig = heatmap(flipped, title=title, x_title="time in the window (s)", y_title="frequency (Hz)",
-                  cmap="gray" if attribution is not None else "magma", colorbar=attribution is None,
-                  width=7, height=2.8)
-    ax = fig.axes[0]
-    if attribution is not None:
-        attr = attribution[::-1] / (attribution.max() + 1e-12)
-        overlay = ax.imshow(attr, aspect="auto", cmap="inferno", alpha=np.clip(attr * 1.5, 0, 0.9),
-                            interpolation="bilinear", vmin=0, vmax=1)
-        fig.colorbar(overlay, ax=ax, shrink=0.85, label="evidence")
-    n_frames = features.shape[1]
-    ticks = np.arange(0, n_frames, 20)
-    ax.set_xticks(ticks, [f"{t * HOP_LENGTH / SAMPLE_RATE:.1f}" for t in ticks])
-    centres = mel_band_edges_hz()[::-1]
-    rows = np.arange(0, len(centres), 8)
-    ax.set_yticks(rows, [f"{centres[r]:.0f}" for r in rows])
-    return fig
-
-
 def _notes_markdown(result) -> str:
     lines = []
     names = list(result.predictions)
@@ -133,27 +88,36 @@ def _notes_markdown(result) -> str:
 
 @guard("Recognising the speech")
 def recognize_speech(audio_path):
+    """The fast answer: both models' labels and the notes (no attribution, no pictures)."""
     from apps.speech import infer
 
-    result = infer.recognize(audio_path)
-    cnn, gru = result.predictions["cnn"], result.predictions["gru"]
+    result = infer.recognize(audio_path, with_attributions=False)
+    return result.predictions["cnn"], result.predictions["gru"], _notes_markdown(result)
+
+
+@guard("Explaining what the models heard")
+def explain_speech(audio_path):
+    """The views, run right after recognize_speech on the same file.
+
+    Decoding, resampling and picking the loudest second are deterministic, so this is the very
+    window (and the very prediction) recognize_speech answered for.
+    """
+    from apps.speech import infer, views
+
+    result = infer.recognize(audio_path, with_attributions=True)
+    tops = {name: result.top(name) for name in result.attributions}
     return (
-        cnn, gru,
-        _waveform_figure(result),
-        _spectrogram_figure(result.features, title="Log-mel spectrogram of the second the models heard"),
-        _spectrogram_figure(result.features, result.attributions["cnn"],
-                            title=f"CNN: evidence for '{result.top('cnn')}'"),
-        _spectrogram_figure(result.features, result.attributions["gru"],
-                            title=f"GRU: evidence for '{result.top('gru')}'"),
+        views.waveform_image(result.wave, result.window_start),
+        views.time_frequency_image(result.features, result.attributions, tops),
         (SAMPLE_RATE, (result.window * 32767).astype("int16")),
-        _notes_markdown(result),
     )
 
 
 def warmup():
-    from apps.speech import infer
+    from apps.speech import infer, views
 
     infer.load_models()
+    views.warm()
 
 
 def build() -> None:
@@ -176,19 +140,27 @@ def build() -> None:
             gr.Markdown(_comparison_markdown(cards))
     examples = _example_files()
     explainer(WHAT_YOU_SEE)
-    waveform = gr.Plot(label="Waveform", show_label=False)
-    heard = gr.Audio(label="The second the models heard", interactive=False)
-    spectrogram = gr.Plot(label="Log-mel spectrogram", show_label=False)
-    with gr.Row():
-        cnn_map = gr.Plot(label="CNN attribution", show_label=False)
-        gru_map = gr.Plot(label="GRU attribution", show_label=False)
-    outputs = [cnn_label, gru_label, waveform, spectrogram, cnn_map, gru_map, heard, notes]
-    gr.on([button.click, audio.stop_recording, audio.upload], recognize_speech, inputs=audio, outputs=outputs,
+    # The views are plain images (a few ms to draw), filled in by explain_speech right after the answer.
+    waveform = gr.Image(label="Waveform: the whole clip, the second the models heard shaded", type="numpy",
+                        format="png", interactive=False, show_label=False, elem_id="speech-waveform")
+    heard = gr.Audio(label="The second the models heard", interactive=False, elem_id="speech-heard")
+    time_frequency = gr.Image(label="Log-mel spectrogram, then the CNN's and the GRU's evidence "
+                                    "(same time axis; low frequencies at the bottom)",
+                              type="numpy", format="png", interactive=False, show_label=False,
+                              elem_id="speech-time-frequency")  # the image carries its own titles and axes
+    answers = [cnn_label, gru_label, notes]
+    views = [waveform, time_frequency, heard]
+    gr.on([button.click, audio.stop_recording, audio.upload], recognize_speech, inputs=audio, outputs=answers,
           api_name="recognize_speech",
           api_description="Recognise a spoken command in an audio file (any format/rate/channels, ≤ 30 s). "
                           "Returns the CNN's label over yes, no, up, down, left, right, on, off, stop, go, "
-                          "unknown, silence; then the GRU's; then waveform, spectrogram and attribution plots, "
-                          "the one-second window heard, and notes.")
+                          "unknown, silence; then the GRU's; then notes (Markdown). The pictures come from "
+                          "/explain_speech.").success(
+        explain_speech, inputs=audio, outputs=views, api_name="explain_speech",
+        api_description="What the models heard, for the same audio file as /recognize_speech (same "
+                        "one-second window): the waveform with that second shaded (image), the log-mel "
+                        "spectrogram with the CNN's and the GRU's integrated-gradients evidence stacked on one "
+                        "time axis (image), and the one-second window itself (audio).")
     if examples:
         # A list of labels that loads its clip when picked. gr.Examples would run ffprobe on every
         # clip while the app starts (1.4 s for 12 clips); not cached, so no stale outputs either.
@@ -198,7 +170,8 @@ def build() -> None:
                             label="Held-out real voices (Speech Commands, CC BY 4.0): click one")
         picker.click(lambda index: clips[index], picker, audio, api_name="speech_example",
                      api_visibility="private", queue=False).then(
-            recognize_speech, audio, outputs, api_name="speech_example_run", api_visibility="private")
+            recognize_speech, audio, answers, api_name="speech_example_run", api_visibility="private").success(
+            explain_speech, audio, views, api_name="speech_example_explain", api_visibility="private")
     model_card_accordion(CHECKPOINTS)
     gr.Markdown("Data: Speech Commands v0.02 (Warden 2018), CC BY 4.0. The examples are clips of speakers "
                 "held out from training. The GRU also trained on 1,320 synthetic clips (espeak-ng and flite voices); "

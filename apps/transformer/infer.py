@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from apps.transformer import data
-from apps.transformer.model import mean_pool, sinusoidal_encoding
+from apps.transformer.model import LoRALinear, mean_pool, sinusoidal_encoding
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, verify_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
@@ -87,7 +87,7 @@ def minilm():
 
 @dataclass
 class SentimentModel:
-    encoder: torch.nn.Module      # MiniLM with the LoRA updates merged into its top layers
+    encoder: torch.nn.Module      # MiniLM + this project's LoRA adapters and LayerNorms
     head: torch.nn.Linear         # mean-pooled sentence vector -> (negative, positive)
     probe: torch.nn.Linear        # the frozen-MiniLM baseline's linear head
     card: dict
@@ -95,17 +95,25 @@ class SentimentModel:
 
 @load_once
 def sentiment_model() -> SentimentModel:
-    """The base MiniLM + this project's LoRA delta (merged: W + alpha/r * B A), loaded once."""
+    """The base MiniLM + this project's LoRA delta, loaded once.
+
+    Memory: the frozen weights are shared with the attention explorer's base model (one copy of
+    MiniLM in the server, ~90 MB saved); only the retrained LayerNorms are copied, and the LoRA
+    factors run beside the shared weights (W x + alpha/r B A x) instead of being merged into a copy.
+    """
     tensors, card = load_checkpoint(SENTIMENT_PATH)
     _, base = minilm()
-    encoder = copy.deepcopy(base)
-    scale = card["lora"]["alpha"] / card["lora"]["rank"]
+    shared = {id(p): p for name, p in base.named_parameters() if name not in tensors}
+    encoder = copy.deepcopy(base, memo=shared)  # new modules (hooks stay private), shared tensors
     params = dict(encoder.named_parameters())
     with torch.no_grad():
         for name, value in tensors.items():
             if name.endswith(".lora_A"):
-                prefix = name[: -len(".lora_A")]
-                params[prefix + ".weight"] += scale * tensors[prefix + ".lora_B"] @ value
+                path = name[: -len(".lora_A")]                 # e.g. encoder.layer.4.attention.self.query
+                parent_path, _, child = path.rpartition(".")
+                parent = encoder.get_submodule(parent_path)
+                setattr(parent, child, LoRALinear.from_factors(getattr(parent, child), value,
+                                                               tensors[path + ".lora_B"], card["lora"]["alpha"]))
             elif "LayerNorm" in name:
                 params[name].copy_(value)
     head, probe = torch.nn.Linear(384, 2), torch.nn.Linear(384, 2)
@@ -236,8 +244,94 @@ class GenerationResult:
     prompt_tokens: list[str]
     new_tokens: list[str]
     steps: list[dict]                           # per new token: chosen token, its probability, top alternatives
-    attention: np.ndarray                       # (layers, heads, T, T) causal attention over the final text
+    ids: list[int]                              # every token id: <|endoftext|>, prompt, continuation
+    attention: np.ndarray | None = None         # (layers, heads, T, T) over `ids`, when asked for
     notes: list[str] = field(default_factory=list)
+
+
+class LeanGPT:
+    """The fortune GPT's forward pass in plain tensor ops, with its own key/value cache.
+
+    Same weights and arithmetic as transformers' GPT2LMHeadModel (eager attention, eval mode:
+    tests check logits and attention weights against it), without its per-call bookkeeping:
+    for a 0.45M-parameter model that overhead (~2-3 ms a call) is most of the time of a step.
+        x = wte[ids] + wpe[positions]
+        per layer:  x += Attn(LN1(x)),  x += MLP(LN2(x))     (causal softmax attention, GELU-tanh MLP)
+        logits = LNf(x) @ wte^T                                 (tied embeddings)
+    """
+
+    def __init__(self, model):
+        t = model.transformer
+        cfg = model.config
+        self.n_head, self.n_embd, self.eps = cfg.n_head, cfg.n_embd, cfg.layer_norm_epsilon
+        self.head_dim = self.n_embd // self.n_head
+        self.wte, self.wpe = t.wte.weight.detach(), t.wpe.weight.detach()
+        self.lm_head_t = model.lm_head.weight.detach().T.contiguous()        # (E, V)
+        self.ln_f = (t.ln_f.weight.detach(), t.ln_f.bias.detach())
+        # GPT-2's Conv1D stores weights as (in, out): y = bias + x @ weight. The attention scale
+        # 1/sqrt(head_dim) is folded into the query columns once, instead of scaling every score.
+        qkv_scale = torch.ones(3 * self.n_embd)
+        qkv_scale[: self.n_embd] = self.head_dim ** -0.5
+        self.layers = [{
+            "ln_1": (b.ln_1.weight.detach(), b.ln_1.bias.detach()),
+            "qkv": (b.attn.c_attn.bias.detach() * qkv_scale, b.attn.c_attn.weight.detach() * qkv_scale),
+            "attn_out": (b.attn.c_proj.bias.detach(), b.attn.c_proj.weight.detach()),
+            "ln_2": (b.ln_2.weight.detach(), b.ln_2.bias.detach()),
+            "fc": (b.mlp.c_fc.bias.detach(), b.mlp.c_fc.weight.detach()),
+            "fc_out": (b.mlp.c_proj.bias.detach(), b.mlp.c_proj.weight.detach()),
+        } for b in t.h]
+
+    @torch.no_grad()
+    def forward(self, ids: list[int], past=None, attention: bool = False, last_only: bool = False):
+        """(logits (T, V), or (1, V) with last_only; the new key/value cache; with `attention`,
+        per layer the (H, T, T_past + T) softmax weights, row = query token, else None)."""
+        import torch.nn.functional as F
+
+        start = 0 if past is None else past[0][0].shape[1]
+        n, heads, dim, e = len(ids), self.n_head, self.head_dim, self.n_embd
+        x = self.wte[ids] + self.wpe[start:start + n]                        # (T, E)
+        # Fast path (sampling): fused attention; one new token sees everything cached, a first
+        # chunk is plainly causal. Otherwise explicit softmax weights, which the heat map shows.
+        fused = not attention and (n == 1 or start == 0)
+        mask = None
+        if not fused and n > 1:  # query i sits at position start+i and sees keys 0..start+i
+            mask = torch.ones(n, start + n, dtype=torch.bool).tril(diagonal=start).logical_not()
+        cache, maps = [], []
+        for i, layer in enumerate(self.layers):
+            h = F.layer_norm(x, (e,), *layer["ln_1"], self.eps)
+            q, k, v = _affine(h, layer["qkv"]).view(n, 3, heads, dim).permute(1, 2, 0, 3).unbind(0)  # (H, T, D)
+            if past is not None:
+                k, v = torch.cat([past[i][0], k], 1), torch.cat([past[i][1], v], 1)
+            cache.append((k, v))
+            if fused:
+                mixed = F.scaled_dot_product_attention(q, k, v, is_causal=n > 1, scale=1.0)
+            else:
+                scores = q @ k.transpose(1, 2)                                  # (H, T, T_past + T)
+                if mask is not None:
+                    scores = scores.masked_fill(mask, torch.finfo(scores.dtype).min)
+                weights = scores.softmax(-1)
+                if attention:
+                    maps.append(weights)
+                mixed = weights @ v
+            x = x + _affine(mixed.transpose(0, 1).reshape(n, e), layer["attn_out"])
+            h = F.layer_norm(x, (e,), *layer["ln_2"], self.eps)
+            x = x + _affine(F.gelu(_affine(h, layer["fc"]), approximate="tanh"), layer["fc_out"])
+        if last_only:
+            x = x[-1:]
+        logits = F.layer_norm(x, (e,), *self.ln_f, self.eps) @ self.lm_head_t
+        return logits, cache, (maps if attention else None)
+
+
+def _affine(x: torch.Tensor, bias_weight: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    bias, weight = bias_weight
+    return torch.addmm(bias, x, weight)  # (T, in) -> (T, out)
+
+
+@load_once
+def lean_gpt() -> tuple[LeanGPT, list[str]]:
+    """(the fast forward pass, every token id decoded once: the tables never call the tokenizer)."""
+    tokenizer, model, _ = gpt()
+    return LeanGPT(model), [tokenizer.decode([i]) for i in range(len(tokenizer))]
 
 
 def _clamp(value, low, high, name: str, notes: list[str], default):
@@ -260,8 +354,15 @@ def _num(x: float) -> str:
 
 
 @torch.no_grad()
-def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0) -> GenerationResult:
-    """Sample a continuation token by token (temperature, top-k, seeded: same inputs, same text)."""
+def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
+             with_attention: bool = False) -> GenerationResult:
+    """Sample a continuation token by token (temperature, top-k, seeded: same inputs, same text).
+
+    Each step records the model's probability of the chosen token and that token's probability
+    under the distribution actually sampled from (temperature and top-k applied). With
+    `with_attention`, one more forward pass over the final tokens returns the causal attention
+    weights that explain it (the explanation endpoint; generating alone does not need them).
+    """
     notes: list[str] = []
     prompt = "" if prompt is None else prompt
     if not isinstance(prompt, str):
@@ -270,7 +371,8 @@ def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0) -> Ge
         prompt, notes = clean_input(prompt, "prompt")
     if any(ord(c) > 127 for c in prompt):
         notes.append("The model was trained on plain-ASCII English fortunes: other characters are rare bytes to it.")
-    tokenizer, model, _ = gpt()
+    tokenizer, _, _ = gpt()
+    lean, vocab = lean_gpt()
     max_new_tokens = int(_clamp(max_new_tokens, 1, MAX_NEW_TOKENS, "max_new_tokens", notes, 40))
     temperature = _clamp(temperature, 0.0, 2.0, "temperature", notes, 0.8)
     top_k = int(_clamp(top_k, 0, len(tokenizer), "top_k", notes, 40))
@@ -285,37 +387,52 @@ def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0) -> Ge
         ids = [tokenizer.eos_token_id] + ids[-(room - 1):]
     n_prompt = len(ids)
     generator = torch.Generator().manual_seed(seed)
-    steps, past = [], None
-    next_input = torch.tensor([ids])
+    steps, past, next_input = [], None, list(ids)
     for _ in range(max_new_tokens):
-        out = model(input_ids=next_input, past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        probs = out.logits[0, -1].float().softmax(-1)        # the model's real distribution
-        sampling = _sampling_distribution(out.logits[0, -1].float(), temperature, top_k)
-        token = int(torch.multinomial(sampling, 1, generator=generator)) if temperature > 0 else int(sampling.argmax())
+        logits, past, _ = lean.forward(next_input, past, last_only=True)
+        logits = logits[0]
+        probs = logits.softmax(-1)                            # the model's real distribution
+        token, p_sampled = _sample(logits, temperature, top_k, generator)
         top_p, top_i = probs.topk(5)
-        steps.append({"token": tokenizer.decode([token]), "probability": float(probs[token]),
-                      "top_5": [(tokenizer.decode([int(i)]), float(p)) for p, i in zip(top_p, top_i)]})
+        steps.append({"token": vocab[token], "probability": float(probs[token]),
+                      "sampling_probability": p_sampled,
+                      "top_5": [(vocab[i], p) for p, i in zip(top_p.tolist(), top_i.tolist())]})
         ids.append(token)
         if token == tokenizer.eos_token_id:
             notes.append("The model ended the fortune (<|endoftext|>).")
             break
-        next_input = torch.tensor([[token]])
-    attention = torch.stack(model(input_ids=torch.tensor([ids]), output_attentions=True).attentions)[:, 0].numpy()
+        next_input = [token]
+    attention = causal_attention(ids) if with_attention else None
     continuation = [i for i in ids[n_prompt:] if i != tokenizer.eos_token_id]
     text = tokenizer.decode(ids[1:n_prompt]) + tokenizer.decode(continuation)
-    as_tokens = lambda seq: [tokenizer.decode([i]) for i in seq]  # noqa: E731
-    return GenerationResult(text, as_tokens(ids[:n_prompt]), as_tokens(ids[n_prompt:]), steps, attention, notes)
+    return GenerationResult(text, [vocab[i] for i in ids[:n_prompt]], [vocab[i] for i in ids[n_prompt:]],
+                            steps, ids, attention, notes)
 
 
-def _sampling_distribution(logits: torch.Tensor, temperature: float, top_k: int) -> torch.Tensor:
-    """Temperature 0 = greedy (one-hot on the argmax); top_k 0 = no cut."""
+def causal_attention(ids: list[int]) -> np.ndarray:
+    """(layers, heads, T, T) softmax attention weights of the GPT over `ids`, in one forward pass."""
+    lean, _ = lean_gpt()
+    _, _, maps = lean.forward(list(ids), attention=True)
+    return torch.stack(maps).numpy()
+
+
+def _sample(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator) -> tuple[int, float]:
+    """One token from softmax(logits / temperature) over the top_k likeliest (0 = all), and its
+    probability under that distribution. Temperature 0 = greedy (probability 1)."""
     if temperature <= 0:
-        return torch.nn.functional.one_hot(logits.argmax(), logits.numel()).float()
+        return int(logits.argmax()), 1.0
     if 0 < top_k < logits.numel():
-        kth = logits.topk(top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return (logits / temperature).softmax(-1)
+        values, candidates = logits.topk(top_k)
+    else:
+        values, candidates = logits, None
+    distribution = (values / temperature).softmax(-1)
+    # Inverse CDF with one uniform draw: the first index whose cumulative probability exceeds it
+    # (right=True never picks a zero-probability token).
+    cumulative = distribution.cumsum(0)
+    u = torch.rand(1, generator=generator) * cumulative[-1]
+    choice = min(int(torch.searchsorted(cumulative, u, right=True)), len(cumulative) - 1)
+    token = choice if candidates is None else int(candidates[choice])
+    return token, float(distribution[choice])
 
 
 def heldout_bits_per_char(path: str | Path) -> float:
@@ -358,4 +475,4 @@ def load_models() -> None:
     """Warm-up: load every model this tab serves (app.py calls it in a background thread)."""
     minilm()
     sentiment_model()
-    gpt()
+    lean_gpt()

@@ -35,6 +35,16 @@ class LoRALinear(nn.Module):
         self.lora_A = nn.Parameter(torch.randn(rank, base.in_features) / math.sqrt(base.in_features))
         self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank))
 
+    @classmethod
+    def from_factors(cls, base: nn.Linear, lora_A: torch.Tensor, lora_B: torch.Tensor, alpha: float) -> "LoRALinear":
+        """A trained adapter for inference: wraps `base` (shared, not copied) without drawing random numbers."""
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self.base, self.scale = base, alpha / lora_A.shape[0]
+        self.lora_A = nn.Parameter(lora_A, requires_grad=False)
+        self.lora_B = nn.Parameter(lora_B, requires_grad=False)
+        return self
+
     def forward(self, x):  # x: (..., in) -> (..., out)
         return self.base(x) + (x @ self.lora_A.T @ self.lora_B.T) * self.scale
 

@@ -126,22 +126,39 @@ def pick_token(evt: gr.SelectData):
 
 @guard("Generating text")
 def generate(prompt, max_new_tokens, temperature, seed, top_k):
+    """The text at once, with the per-step table; the figures come from explain_generation."""
+    from apps.transformer import infer
+
+    result = infer.generate(prompt, max_new_tokens, temperature, top_k, seed)
+    return result.text, _steps_table(result), _notes(result.notes)
+
+
+def _steps_table(result) -> pd.DataFrame:
+    return pd.DataFrame([{"step": i + 1, "chosen token": repr(s["token"]), "p(chosen)": round(s["probability"], 3),
+                          "p(chosen) as sampled": round(s["sampling_probability"], 3),
+                          "most likely next tokens": ", ".join(f"{t!r} {p:.2f}" for t, p in s["top_5"])}
+                         for i, s in enumerate(result.steps)])
+
+
+@guard("Explaining the generation")
+def explain_generation(prompt, max_new_tokens, temperature, seed, top_k):
+    """The figures of exactly the text generate_text gave for the same inputs: the seeded sampler
+    runs again (same tokens, same per-step distributions), then one forward pass gives the attention."""
     from apps.transformer import infer
     from shared.plots import heatmap, line_plot
 
-    result = infer.generate(prompt, max_new_tokens, temperature, top_k, seed)
-    steps = pd.DataFrame([{"step": i + 1, "chosen token": repr(s["token"]), "p(chosen)": round(s["probability"], 3),
-                           "most likely next tokens": ", ".join(f"{t!r} {p:.2f}" for t, p in s["top_5"])}
-                          for i, s in enumerate(result.steps)])
-    tokens = result.prompt_tokens + result.new_tokens
-    labels = ["⟨start⟩" if t == "<|endoftext|>" else t for t in tokens]
-    fig = heatmap(result.attention[-1].mean(0), x_labels=labels, y_labels=labels, vmin=0,
-                  title="Causal self-attention, last layer (mean of heads)",
-                  x_title="attended to", y_title="token predicting the next one", width=7, height=6)
-    probs = line_plot({"p(chosen token)": [s["probability"] for s in result.steps]},
-                      x=range(1, len(result.steps) + 1), title="How sure the model was at each step",
-                      x_title="generated token", y_title="probability", width=7, height=2.6)
-    return result.text, steps, fig, probs, _notes(result.notes)
+    result = infer.generate(prompt, max_new_tokens, temperature, top_k, seed, with_attention=True)
+    labels = ["⟨start⟩" if t == "<|endoftext|>" else t for t in result.prompt_tokens + result.new_tokens]
+    n = len(result.steps)
+    probs = line_plot({"model's probability": [s["probability"] for s in result.steps],
+                       "probability when sampled (temperature, top-k)": [s["sampling_probability"] for s in result.steps]},
+                      x=range(1, n + 1), title="How sure the model was of each chosen token",
+                      x_title="generated token", y_title="p(chosen token)", width=7, height=2.6)
+    probs.axes[0].xaxis.get_major_locator().set_params(integer=True)  # steps are whole numbers
+    attention = heatmap(result.attention[-1].mean(0), x_labels=labels, y_labels=labels, vmin=0,
+                        title="Causal self-attention, last layer (mean of heads)",
+                        x_title="attended to", y_title="token predicting the next one", width=7, height=6)
+    return probs, attention
 
 
 @guard("Drawing the positional encoding")
@@ -269,9 +286,13 @@ def _build_gpt() -> None:
     steps = gr.Dataframe(label="Next-token probabilities at each step", interactive=False, wrap=True)
     attention = gr.Plot(label="Causal attention")
     inputs = [prompt, max_new_tokens, temperature, seed, top_k]
-    outputs = [output, steps, attention, probs, notes]
-    button.click(generate, inputs, outputs, api_name="generate_text")
-    prompt.submit(generate, inputs, outputs, api_name="generate_text_submit", api_visibility="private")
+    outputs = [output, steps, notes]
+    # The text first; the figures (slow to draw) follow for the same inputs, hence the same text.
+    button.click(generate, inputs, outputs, api_name="generate_text").success(
+        explain_generation, inputs, [probs, attention], api_name="explain_generation")
+    prompt.submit(generate, inputs, outputs, api_name="generate_text_submit", api_visibility="private").success(
+        explain_generation, inputs, [probs, attention], api_name="explain_generation_submit",
+        api_visibility="private")
 
 
 def _build_positional() -> None:

@@ -87,10 +87,17 @@ def _macs(module: nn.Module, inputs, output: torch.Tensor) -> int:
     return 0
 
 
-@load_once
 def describe(name: str) -> Description:
-    """The layer table of one architecture, from a forward pass on the meta device (cached)."""
-    name = resolve_name(name)
+    """The layer table of one architecture, from a forward pass on the meta device (cached).
+
+    Accepts what resolve_name does ('resnet50', 'VGG-16'); the cache is keyed by the catalogue
+    name, so it holds at most one entry per architecture (ten).
+    """
+    return _describe(resolve_name(name))
+
+
+@load_once
+def _describe(name: str) -> Description:
     arch = ARCHITECTURES[name]
     model = build(name, "meta")
     rows: list[dict] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
 from apps import Tab
@@ -16,11 +18,30 @@ NAMES = ["LeNet-5", "AlexNet", "VGG-16", "Inception-v1 (GoogLeNet)", "Inception-
 
 @guard("Describing the architecture")
 def describe_architecture(name):
+    """The tables and the summary (cached per architecture: fast); the figure is explain_architecture's."""
     from apps.zoo import infer
 
-    d = infer.describe(infer.resolve_name(name))
-    return (d.layers, infer.summary_markdown(d, infer.cached_latency(d.name)), d.blocks,
-            infer.blocks_figure(d))
+    d = infer.describe(name)
+    return d.layers, infer.summary_markdown(d, infer.cached_latency(d.name)), d.blocks
+
+
+@guard("Drawing the block summary")
+def explain_architecture(name):
+    from apps.zoo import infer
+
+    return _block_summary_plot(infer.resolve_name(name))
+
+
+# The figure depends on the architecture alone and there are ten: each is drawn and encoded once
+# (drawing it takes about half a second), and what gr.Plot sends is kept.
+_PLOT_ENCODER = gr.Plot(render=False)
+
+
+@functools.lru_cache(maxsize=len(NAMES))
+def _block_summary_plot(name: str):
+    from apps.zoo import infer
+
+    return _PLOT_ENCODER.postprocess(infer.blocks_figure(infer.describe(name)))
 
 
 @guard("Measuring CPU latency")
@@ -113,7 +134,8 @@ def build():
     model_card_accordion([LENET_PATH])
 
     gr.on([name.change, describe_button.click], describe_architecture, inputs=name,
-          outputs=[layers, summary, blocks, blocks_plot], api_name="describe_architecture")
+          outputs=[layers, summary, blocks], api_name="describe_architecture").success(
+        explain_architecture, inputs=name, outputs=blocks_plot, api_name="explain_architecture")
     measure_button.click(measure_latency, inputs=to_measure, outputs=latency,
                          api_name="measure_latency", concurrency_limit=1)
     compare_button.click(compare_architectures, inputs=x_axis, outputs=[comparison, comparison_plot],
@@ -126,6 +148,7 @@ def _warmup():
     from apps.zoo import infer
 
     infer.load_models()
+    _block_summary_plot("ResNet-50")  # the dropdown's first choice: its figure is ready when asked for
 
 
 TAB = Tab(name="zoo", title="🏛️ Architecture zoo", order=60, build=build,

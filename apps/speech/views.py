@@ -1,0 +1,161 @@
+"""The "inside the models" pictures as plain RGB arrays (numpy + PIL, no matplotlib figure, no Gradio).
+
+    waveform_image(result)        # [H, W, 3] uint8: the whole clip, the second the models heard shaded
+    time_frequency_image(result)  # [H, W, 3] uint8: log-mel spectrogram, then CNN and GRU evidence,
+                                  # stacked on one time axis (s) with frequency ticks (Hz)
+
+A matplotlib figure costs 100-300 ms to render to PNG; these cost a few ms, keep labelled axes,
+and line the three time-frequency views up so they can be compared column by column.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from apps.speech import data
+
+BACKGROUND = (255, 255, 255)
+INK = (40, 40, 40)
+FAINT = (150, 150, 150)
+WAVE_COLOUR = (31, 119, 180)      # matplotlib's tab:blue
+WINDOW_COLOUR = (255, 127, 14)    # tab:orange
+
+FRAME_PX, BAND_PX = 6, 3          # one 10 ms frame -> 6 px wide, one mel band -> 3 px tall
+LEFT, RIGHT, TITLE_H, BOTTOM = 60, 78, 22, 40
+PANEL_W, PANEL_H = data.N_FRAMES * FRAME_PX, data.N_MELS * BAND_PX
+WIDTH = LEFT + PANEL_W + RIGHT
+
+
+@functools.lru_cache(maxsize=4)
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+@functools.lru_cache(maxsize=4)
+def _lut(name: str) -> np.ndarray:
+    """A matplotlib colour map as a [256, 3] float table (no figure is made)."""
+    from matplotlib import colormaps
+
+    return colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3]
+
+
+def _colour(values: np.ndarray, name: str) -> np.ndarray:
+    """Values in [0, 1] -> RGB floats in [0, 1] through the named colour map."""
+    return _lut(name)[np.clip((values * 255).round(), 0, 255).astype(int)]
+
+
+def _cells(rgb: np.ndarray) -> np.ndarray:
+    """[40 bands, 101 frames, 3] floats, band 0 = lowest -> a [PANEL_H, PANEL_W, 3] uint8 panel, low at the bottom."""
+    rgb = np.repeat(np.repeat(rgb[::-1], BAND_PX, axis=0), FRAME_PX, axis=1)
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def _colour_bar(draw: ImageDraw.ImageDraw, image: Image.Image, x: int, y: int, lut: str,
+                top: str, bottom: str) -> None:
+    ramp = _colour(np.linspace(1.0, 0.0, PANEL_H), lut)[:, None, :].repeat(10, axis=1)
+    image.paste(Image.fromarray((ramp * 255).round().astype(np.uint8)), (x, y))
+    draw.rectangle([x, y, x + 9, y + PANEL_H - 1], outline=FAINT)
+    draw.text((x + 14, y), top, fill=INK, font=_font(11))
+    draw.text((x + 14, y + PANEL_H - 12), bottom, fill=INK, font=_font(11))
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    return (x - x.min()) / (x.max() - x.min() + 1e-12)
+
+
+def time_frequency_image(features: np.ndarray, attributions: dict[str, np.ndarray],
+                         tops: dict[str, str]) -> np.ndarray:
+    """Spectrogram, then one evidence map per model over a grey copy of it; one shared time axis.
+
+    features: [40, 101] log-mel (band 0 = lowest); attributions: model -> [40, 101] (>= 0);
+    tops: model -> the label its evidence is for.
+    """
+    spectrogram = _minmax(np.asarray(features, dtype=np.float32))
+    panels = [("Log-mel spectrogram of the second the models heard", _colour(spectrogram, "magma"),
+               "magma", "loud", "quiet")]
+    grey = np.repeat(spectrogram[..., None], 3, axis=-1)
+    for name, attribution in attributions.items():
+        evidence = np.asarray(attribution, dtype=np.float32) / (float(np.max(attribution)) + 1e-12)
+        alpha = np.clip(evidence * 1.5, 0.0, 0.9)[..., None]
+        panels.append((f"{name.upper()}: evidence for '{tops[name]}'",
+                       grey * (1 - alpha) + _colour(evidence, "inferno") * alpha, "inferno", "most", "none"))
+
+    height = len(panels) * (TITLE_H + PANEL_H) + BOTTOM
+    image = Image.new("RGB", (WIDTH, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    centres = data.mel_band_edges_hz()
+    for i, (title, rgb, lut, top, bottom) in enumerate(panels):
+        y = i * (TITLE_H + PANEL_H) + TITLE_H
+        draw.text((LEFT, y - TITLE_H + 4), title, fill=INK, font=_font(13))
+        draw.text((4, y - TITLE_H + 6), "freq (Hz)", fill=FAINT, font=_font(10))
+        image.paste(Image.fromarray(_cells(rgb)), (LEFT, y))
+        for band in range(0, data.N_MELS, 8):  # frequency ticks: mel bands are closer together at the bottom
+            row = y + PANEL_H - (band + 0.5) * BAND_PX
+            draw.line([LEFT - 4, row, LEFT - 1, row], fill=INK)
+            draw.text((LEFT - 6, row), f"{centres[band]:.0f}", fill=INK, font=_font(10), anchor="rm")
+        _colour_bar(draw, image, LEFT + PANEL_W + 10, y, lut, top, bottom)
+    axis_y = height - BOTTOM
+    for frame in range(0, data.N_FRAMES, 10):
+        x = LEFT + (frame + 0.5) * FRAME_PX
+        draw.line([x, axis_y, x, axis_y + (5 if frame % 20 == 0 else 3)], fill=INK)
+        if frame % 20 == 0:
+            draw.text((x, axis_y + 7), f"{frame * data.HOP_LENGTH / data.SAMPLE_RATE:.1f}", fill=INK,
+                      font=_font(10), anchor="mt")
+    draw.text((LEFT + PANEL_W // 2, axis_y + 22), "time in the window (s), one column = 10 ms",
+              fill=INK, font=_font(11), anchor="mt")
+    return np.asarray(image)
+
+
+def _tick_step(seconds: float) -> float:
+    for step in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0):
+        if seconds / step <= 10:
+            return step
+    return 10.0
+
+
+def waveform_image(wave: np.ndarray, window_start: int, sample_rate: int = data.SAMPLE_RATE,
+                   plot_h: int = 110) -> np.ndarray:
+    """The whole clip as a min/max envelope, the one-second window the models heard shaded orange."""
+    wave = np.asarray(wave, dtype=np.float32)
+    n = len(wave)
+    seconds = n / sample_rate
+    top_h, bottom_h = 22, 34
+    image = Image.new("RGB", (WIDTH, top_h + plot_h + bottom_h), BACKGROUND)
+    draw = ImageDraw.Draw(image, "RGBA")
+    x0, y0 = LEFT, top_h
+    draw.text((x0, 4), "Waveform (16 kHz mono); shaded: the second the models heard", fill=INK, font=_font(13))
+
+    def x_of(sample: float) -> float:
+        return x0 + sample / max(n, 1) * PANEL_W
+
+    start, end = max(window_start, 0), min(window_start + data.CLIP_SAMPLES, n)
+    draw.rectangle([x_of(start), y0, x_of(end), y0 + plot_h], fill=WINDOW_COLOUR + (64,))
+    peak = float(np.abs(wave).max()) or 1.0
+    mid = y0 + plot_h / 2
+    scale = (plot_h / 2 - 4) / peak
+    starts = np.unique(np.linspace(0, n, PANEL_W, endpoint=False).astype(int))  # one pixel column each
+    highs, lows = np.maximum.reduceat(wave, starts), np.minimum.reduceat(wave, starts)
+    for column, high, low in zip(x0 + starts / max(n, 1) * PANEL_W, highs.tolist(), lows.tolist()):
+        draw.line([column, mid - high * scale, column, mid - low * scale], fill=WAVE_COLOUR)
+    draw.rectangle([x0, y0, x0 + PANEL_W, y0 + plot_h], outline=FAINT)
+    for value, y in ((peak, y0 + 4), (0.0, mid), (-peak, y0 + plot_h - 4)):
+        draw.line([x0 - 4, y, x0 - 1, y], fill=INK)
+        draw.text((x0 - 6, y), f"{value:+.2f}" if value else "0", fill=INK, font=_font(10), anchor="rm")
+    step = _tick_step(seconds)
+    for k in range(int(seconds / step + 1e-9) + 1):
+        x = x_of(k * step * sample_rate)
+        draw.line([x, y0 + plot_h, x, y0 + plot_h + 4], fill=INK)
+        draw.text((x, y0 + plot_h + 6), f"{k * step:g}", fill=INK, font=_font(10), anchor="mt")
+    draw.text((x0 + PANEL_W // 2, y0 + plot_h + 20), "time in your clip (s)", fill=INK, font=_font(11), anchor="mt")
+    return np.asarray(image)
+
+
+def warm() -> None:
+    """Load the colour maps and fonts (matplotlib's import is the slow part) before the first request."""
+    for name in ("magma", "inferno"):
+        _lut(name)
+    for size in (10, 11, 13):
+        _font(size)
