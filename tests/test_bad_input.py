@@ -104,6 +104,15 @@ MATRIX = {
         ("image as audio", lambda b: (handle_file(b["truncated.png"]),)),
         ("no audio", lambda b: (None,)),
     ],
+    "/explain_speech": [
+        ("empty file", lambda b: (handle_file(b["empty.wav"]),)),
+        ("text named .wav", lambda b: (handle_file(b["text.wav"]),)),
+        ("random bytes .flac", lambda b: (handle_file(b["random.flac"]),)),
+        ("all zeros", lambda b: (handle_file(b["zeros.wav"]),)),
+        ("NaN samples", lambda b: (handle_file(b["nan.wav"]),)),
+        ("image as audio", lambda b: (handle_file(b["truncated.png"]),)),
+        ("no audio", lambda b: (None,)),
+    ],
     "/forecast_csv": [
         ("empty file", lambda b: (handle_file(b["empty.csv"]), 12)),
         ("no numeric column", lambda b: (handle_file(b["text_only.csv"]), 12)),
@@ -121,6 +130,14 @@ MATRIX = {
         ("huge horizon", lambda b: ("co2 (Mauna Loa, monthly ppm)", 100_000)),
         ("empty name", lambda b: ("", 12)),
     ],
+    "/explain_forecast": [
+        ("unknown series", lambda b: ("no such series", 12)),
+        ("horizon 0", lambda b: ("co2 (Mauna Loa, monthly ppm)", 0)),
+        ("negative horizon", lambda b: ("co2 (Mauna Loa, monthly ppm)", -5)),
+        ("huge horizon", lambda b: ("co2 (Mauna Loa, monthly ppm)", 100_000)),
+        ("empty name", lambda b: ("", 12)),
+        ("none as name", lambda b: (None, 12)),
+    ],
     "/train_memory": [
         ("length too short", lambda b: (1, ["rnn"], 5)),
         ("length too long", lambda b: (100_000, ["rnn"], 5)),
@@ -134,6 +151,13 @@ MATRIX = {
         ("length too short", lambda b: ("100", 0, 0)),
         ("length too long", lambda b: ("100", 1_000_000, 0)),
         ("negative length", lambda b: ("100", -3, 0)),
+        ("text as length", lambda b: ("100", "ten", 0)),
+    ],
+    "/explain_memory": [
+        ("unknown trained length", lambda b: ("7", 20, 0)),
+        ("length too short", lambda b: ("100", 0, 0)),
+        ("length too long", lambda b: ("100", 1_000_000, 0)),
+        ("negative seed", lambda b: ("100", 20, -1)),
         ("text as length", lambda b: ("100", "ten", 0)),
     ],
     "/sample_task": [
@@ -164,7 +188,21 @@ MATRIX = {
         ("control characters only", lambda b: ("\x00\x01\x02", 10, 0.8, 0, 40)),
         ("text as max_new_tokens", lambda b: ("Once", "many", 0.8, 0, 40)),
     ],
+    "/explain_generation": [
+        ("text as temperature", lambda b: ("Once", 10, "hot", 0, 40)),
+        ("negative temperature", lambda b: ("Once", 10, -1.0, 0, 40)),
+        ("text as top-k", lambda b: ("Once", 10, 0.8, 0, "all")),
+        ("control characters only", lambda b: ("\x00\x01\x02", 10, 0.8, 0, 40)),
+        ("text as max_new_tokens", lambda b: ("Once", "many", 0.8, 0, 40)),
+    ],
     "/describe_architecture": [
+        ("unknown name", lambda b: ("ResNet-5000",)),
+        ("empty", lambda b: ("",)),
+        ("none", lambda b: (None,)),
+        ("path-like", lambda b: ("../../etc/passwd",)),
+        ("very long", lambda b: ("x" * 10_000,)),
+    ],
+    "/explain_architecture": [
         ("unknown name", lambda b: ("ResNet-5000",)),
         ("empty", lambda b: ("",)),
         ("none", lambda b: (None,)),

@@ -26,6 +26,18 @@ def test_forecast_dataset_api(client):
     assert (table["lower"] <= table["forecast"]).all() and (table["forecast"] <= table["upper"]).all()
     assert 360 < table["forecast"].mean() < 390  # ppm in 2002-2003
     assert "MASE" in result[1]
+    assert len(result) == 3 and "MASE" in result[2]["headers"]  # forecast, verdict, errors: no figures
+
+
+def test_explain_forecast_api(client):
+    plots = client.predict(CO2, 24, api_name="/explain_forecast")
+    assert len(plots) == 3  # backtest, forecast, LSTM gates
+    for plot in plots:
+        assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
+    again = client.predict(CO2, 24.0, api_name="/explain_forecast")  # same series and horizon: same figures
+    assert [p["plot"] for p in again] == [p["plot"] for p in plots]
+    with pytest.raises(Exception, match="at most 24"):
+        client.predict(CO2, 100, api_name="/explain_forecast")
 
 
 def co2_csv(path, months: int = 240):
@@ -72,7 +84,10 @@ def test_tab_renders_backtest_and_gates(page):
     page.get_by_text("held-out 24 steps").wait_for(timeout=60_000)
     tab = page.locator("#tab-forecast")
     assert tab.get_by_text("ETS(A,Ad,A)").count() >= 1
-    assert tab.locator("img, svg").count() >= 3  # the backtest, forecast and gates plots
+    # the backtest, forecast and gates plots follow from the chained /explain_forecast
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#tab-forecast img')]
+                 .filter(i => i.src.startsWith('data:image')).length >= 3""", timeout=60_000)
     assert not [e for e in page.console_errors if "forecast" in e.lower()]
 
 

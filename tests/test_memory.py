@@ -133,12 +133,38 @@ def test_long_range_story_holds_in_shipped_models():
 
 def test_rnn_gradient_vanishes_faster_than_gated():
     """Real autograd on the shipped L=100 models: far less error signal reaches t=0 in the RNN."""
-    result = infer.inspect(100, 100, seed=0)
+    result = infer.explain(100, 100, seed=0)
     reach = {k: infer.signal_reaching_start(v) for k, v in result["grad_norms"].items()}
     assert reach["rnn"] < 0.1 * reach["lstm"] and reach["rnn"] < 0.1 * reach["gru"]
     assert len(result["grad_norms"]["rnn"]) == 100
     assert result["hidden"]["lstm"].shape == (32, 100)
     assert set(result["gates"]) == {"lstm_forget", "lstm_input", "gru_update"}
+
+def test_fast_answers_agree_with_the_step_by_step_explanation():
+    """inspect (fused forward, what /inspect_memory shows) and explain (the unrolled replay the
+    plots are drawn from) must tell the same story about the same sequences."""
+    fast = infer.inspect(50, 40, seed=3)
+    slow = infer.explain(50, 40, seed=3)
+    assert "grad_norms" not in fast and "hidden" not in fast
+    for key in ("sequence", "target", "decoy", "length", "trained_length"):
+        assert fast[key] == slow[key], key
+    for kind in ("rnn", "lstm", "gru", "bag"):
+        assert fast["predictions"][kind][0][0] == slow["predictions"][kind][0][0], kind
+        assert fast["batch_accuracy"][kind] == pytest.approx(slow["batch_accuracy"][kind]), kind
+    summary = infer.inspect_summary(fast)
+    assert "signal_reaching_start" not in summary and summary["length"] == 40
+    assert set(infer.inspect_summary(slow)["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    # explaining leaves nothing behind in the shared, shipped models
+    assert all(p.grad is None for p in infer.shipped_models(50).parameters())
+
+
+def test_explanation_figures_have_every_panel():
+    result = infer.explain(100, 20, seed=0)
+    for fig in (infer.states_figure(result), infer.gates_figure(result)):
+        images = [ax for ax in fig.axes if ax.images]
+        assert len(images) == 3
+        assert images[-1].get_xticklabels()[0].get_text() == "0:" + result["sequence"][0]  # short: tokens shown
+    assert infer.gradient_plot(result).axes[0].get_yscale() == "log"
 
 # ---------------------------------------------------------------- bad input and live training
 
@@ -147,6 +173,8 @@ def test_rnn_gradient_vanishes_faster_than_gated():
 def test_inspect_rejects_bad_lengths(length):
     with pytest.raises(BadInput):
         infer.inspect(100, length, 0)
+    with pytest.raises(BadInput):
+        infer.explain(100, length, 0)
 
 
 def test_bad_requests_get_clear_messages():

@@ -12,7 +12,7 @@ from tests.conftest import open_tab
 
 def test_endpoints_are_named(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    for name in ("/train_memory", "/inspect_memory", "/sample_task"):
+    for name in ("/train_memory", "/inspect_memory", "/explain_memory", "/sample_task"):
         assert name in endpoints, name
     assert "/train_memory_queued" not in endpoints  # a UI helper, not part of the API
 
@@ -54,13 +54,24 @@ def test_live_training_bad_input_is_refused_quickly(client, args, message):
 
 
 def test_inspect_through_api(client):
-    outputs = client.predict(100, 60, 7, api_name="/inspect_memory")
-    predictions, summary = outputs[0], outputs[-1]
+    predictions, summary = client.predict(100, 60, 7, api_name="/inspect_memory")  # answers only: fast
     assert "answer" in predictions and "LSTM" in predictions
     assert summary["length"] == 60 and summary["trained_length"] == 100
-    assert set(summary["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    assert set(summary["predictions"]) == {"rnn", "lstm", "gru", "bag"}
     with pytest.raises(AppError, match="maximum value 400"):
         client.predict(100, 5000, 0, api_name="/inspect_memory")
+
+
+def test_explain_through_api(client):
+    gradient, decay, states, gates, summary = client.predict(100, 60, 7, api_name="/explain_memory")
+    assert all(plot is not None for plot in (gradient, states, gates))
+    assert "reaches t = 0" in decay
+    assert summary["length"] == 60 and summary["trained_length"] == 100
+    assert set(summary["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    answers = client.predict(100, 60, 7, api_name="/inspect_memory")[1]
+    assert answers["predictions"] == summary["predictions"]  # same models, same sequences
+    with pytest.raises(AppError, match="maximum value 400"):
+        client.predict(100, 5000, 0, api_name="/explain_memory")
 
 
 def test_tab_ui_shows_sample_and_results(page):
@@ -69,4 +80,12 @@ def test_tab_ui_shows_sample_and_results(page):
     assert page.get_by_text("order-blind bag").count() > 0
     page.get_by_role("button", name="Show a sample").click()
     page.get_by_text("answer").first.wait_for(timeout=30_000)
+    # Inspect: the answers table first, then the chained explanation fills in the three figures.
+    tab = page.locator("#tab-memory")
+    tab.get_by_role("button", name="Inspect", exact=True).click()
+    tab.get_by_text("top guesses").first.wait_for(timeout=30_000)
+    tab.get_by_text("Error signal that reaches t = 0").wait_for(timeout=60_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#tab-memory img')]
+                 .filter(i => i.src.startsWith('data:image')).length >= 3""", timeout=30_000)
     assert not [e for e in page.console_errors if "memory" in e.lower()]

@@ -3,10 +3,16 @@ and look at the LSTM's gates while it reads.
 
 API (both return, first, a table with columns date, forecast, lower, upper for the next H steps):
     client.predict("co2 (Mauna Loa, monthly ppm)", 24, api_name="/forecast_dataset")
+        -> forecast table, verdict (Markdown), error table
+    client.predict("co2 (Mauna Loa, monthly ppm)", 24, api_name="/explain_forecast")
+        -> backtest, forecast and LSTM-gates figures for the same series and horizon
     client.predict(handle_file("my.csv"), 12, api_name="/forecast_csv")
+        -> forecast table, verdict, backtest figure, error table, forecast figure, gates figure
 """
 
 from __future__ import annotations
+
+import functools
 
 import gradio as gr
 
@@ -35,27 +41,53 @@ accumulate information over the whole window; rows that flip colour with the sea
 phase of the cycle."""
 
 
-def _outputs_from(report, models):
+def _answer(report) -> tuple:
+    """The fast outputs: the forecast table, the verdict and the error table (no figures)."""
     from apps.forecast import infer
 
-    backtest_fig, forecast_fig, gates_fig = report.figures(models)
     summary = None
     if not report.notes:  # a bundled series: the targets measured for the model cards apply
         summary = infer.targets_summary()
     text = infer.verdict(report, summary)
     if report.notes:
         text = "\n".join(f"- {n}" for n in report.notes) + "\n\n" + text
-    metrics = report.metrics.round(3)
-    future = report.future.round(4)
+    return report.future.round(4), text, report.metrics.round(3)
+
+
+def _outputs_from(report, models):
+    future, text, metrics = _answer(report)
+    backtest_fig, forecast_fig, gates_fig = report.figures(models)
     return future, text, backtest_fig, metrics, forecast_fig, gates_fig
 
 
 @guard("Forecasting the series")
 def forecast_dataset(name: str, horizon: float):
+    """Fast: forecast table, verdict, errors (the figures come from explain_forecast)."""
+    from apps.forecast import infer
+
+    report, _models = infer.forecast_dataset(name, horizon)
+    return _answer(report)
+
+
+@guard("Drawing the forecast")
+def explain_forecast(name: str, horizon: float):
+    """Backtest, forecast and LSTM-gate figures for the same bundled series and horizon."""
+    from apps.forecast import infer
+
+    report, _models = infer.forecast_dataset(name, horizon)  # validates; the cached backtest
+    return tuple(plot.model_copy() for plot in _rendered_figures(report.series.name, report.horizon))
+
+
+@functools.lru_cache(maxsize=16)
+def _rendered_figures(name: str, horizon: int) -> tuple:
+    """The three figures of a bundled series, drawn and encoded once: they are deterministic, and
+    drawing them (the gates figure has nine panels) takes far longer than the forecast itself.
+    Returned as gr.Plot's encoded data, which the output components pass through unchanged."""
     from apps.forecast import infer
 
     report, models = infer.forecast_dataset(name, horizon)
-    return _outputs_from(report, models)
+    plot = gr.Plot(render=False)
+    return tuple(plot.postprocess(fig) for fig in report.figures(models))
 
 
 @guard("Fitting your series")
@@ -125,10 +157,14 @@ def build() -> None:
     gates_plot = gr.Plot(label="Gates and cell state over the window that the forecast reads", show_label=False)
     model_card_accordion(CHECKPOINTS)
 
+    plots = [backtest_plot, forecast_plot, gates_plot]
     outputs = [future, verdict, backtest_plot, metrics, forecast_plot, gates_plot]
     series_name.change(lambda name: gr.Number(value=_trained_horizon(name)), series_name, dataset_horizon,
                        api_name="trained_horizon", api_visibility="private", queue=False)
-    dataset_button.click(forecast_dataset, [series_name, dataset_horizon], outputs, api_name="forecast_dataset")
+    # The tables and the verdict come at once; the figures (cached per series and horizon) follow.
+    dataset_button.click(forecast_dataset, [series_name, dataset_horizon], [future, verdict, metrics],
+                         api_name="forecast_dataset").success(
+        explain_forecast, [series_name, dataset_horizon], plots, api_name="explain_forecast")
     upload.upload(inspect_csv, upload, [date_column, value_column, seasonal_period, csv_horizon, upload_info],
                   api_name="inspect_csv", api_visibility="private")
     csv_button.click(forecast_csv, [upload, csv_horizon, date_column, value_column, seasonal_period], outputs,

@@ -11,6 +11,7 @@ import threading
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 
 from apps.memory import data
 from apps.memory.model import CELL_NAMES, CELLS, SideBySide
@@ -18,7 +19,7 @@ from apps.memory.train import KINDS, train_side_by_side
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
-from shared.plots import heatmap, line_plot
+from shared.plots import line_plot
 
 LIVE_MIN_LENGTH, LIVE_MAX_LENGTH = 5, 200
 LIVE_SECONDS = 60          # the whole live run, evaluation included
@@ -106,12 +107,10 @@ def sample(length: int, seed: int = 0):
 
 
 def inspect(trained_length: int, length: int, seed: int = 0) -> dict:
-    """Run the models trained at `trained_length` on sequences of `length`, step by step.
+    """Each shipped model's answer for the shown sequence and its accuracy on GRADIENT_BATCH like it.
 
-    Returns the shown sequence, each model's prediction for it, ‖∂loss/∂h_t‖ for every t
-    (for the LSTM, of its whole state (h_t, c_t))
-    (mean over GRADIENT_BATCH sequences, real autograd through the unrolled cell), the hidden
-    states and the gate values for the shown sequence.
+    The fast path (what /inspect_memory returns): one fused forward pass per model, no autograd.
+    `explain` adds what the plots need (gradient norms, hidden states, gates).
     """
     try:
         trained_length = int(trained_length)
@@ -119,35 +118,54 @@ def inspect(trained_length: int, length: int, seed: int = 0) -> dict:
         raise BadInput(f"Pick a shipped length ({data.SHIPPED_LENGTHS}), not {trained_length!r}.") from None
     tokens, targets = sample(length, seed)  # validate the cheap inputs before loading anything
     models = shipped_models(trained_length).models
-    out = {"sequence": data.render(tokens[0]), "target": data.SYMBOL_NAMES[int(targets[0])],
-           "decoy": data.SYMBOL_NAMES[int(tokens[0, -1])], "length": int(tokens.shape[1]),
-           "trained_length": trained_length, "predictions": {}, "batch_accuracy": {},
-           "grad_norms": {}, "hidden": {}, "gates": {}}
+    out = _header(tokens, targets, trained_length)
+    with torch.no_grad():
+        for kind in KINDS:
+            _score(out, kind, models[kind](tokens), targets)
+    return out
+
+
+def explain(trained_length: int, length: int, seed: int = 0) -> dict:
+    """`inspect`, plus what happens inside: the same models on the same sequences, step by step.
+
+    Adds ‖∂loss/∂h_t‖ for every t (for the LSTM, of its whole state (h_t, c_t); mean over
+    GRADIENT_BATCH sequences, real autograd through the unrolled cell), and the hidden states
+    and gate values for the shown sequence.
+    """
+    out = inspect(trained_length, length, seed)  # validates, and the answers the UI already shows
+    tokens, targets = sample(length, seed)
+    models = shipped_models(out["trained_length"]).models
+    out.update(grad_norms={}, hidden={}, gates={})
     for kind in CELLS:
         with torch.enable_grad():
-            trace = models[kind].unroll(tokens, retain_grad=True)
+            trace = models[kind].unroll(tokens)
             loss = F.cross_entropy(trace["logits"], targets)
-            loss.backward()
+            # ∂loss/∂state_t for every t at once, without accumulating into the shared weights' .grad
+            states = trace["h_list"] + trace["c_list"]
+            grads = torch.autograd.grad(loss, states)
         # ‖∂loss/∂state_t‖ per sequence, then the mean over the batch: one number per time step.
         # The state is h_t, and for the LSTM (h_t, c_t): its long-term memory is the cell state c_t.
-        grads = [h.grad for h in trace["h_list"]]
-        if kind == "lstm":
-            grads = [torch.cat([g, c.grad], dim=1) for g, c in zip(grads, trace["c_list"])]
-        norms = torch.stack([g.norm(dim=1) for g in grads], 1).mean(0)
+        steps = len(trace["h_list"])
+        per_step = [torch.cat([grads[t], grads[steps + t]], dim=1) if kind == "lstm" else grads[t]
+                    for t in range(steps)]
+        norms = torch.stack([g.norm(dim=1) for g in per_step], 1).mean(0)
         out["grad_norms"][kind] = norms.tolist()
         out["hidden"][kind] = trace["hidden"][0].T.numpy()          # (H, L) for the shown sequence
         for gate in ("forget", "input", "update"):
             if gate in trace:
                 out["gates"][f"{kind}_{gate}"] = trace[gate][0].T.numpy()  # (H, L)
-        logits = trace["logits"].detach()
-        out["predictions"][kind] = _top(logits[0])
-        out["batch_accuracy"][kind] = (logits.argmax(-1) == targets).float().mean().item()
-        models[kind].zero_grad(set_to_none=True)
-    with torch.no_grad():
-        logits = models["bag"](tokens)
-    out["predictions"]["bag"] = _top(logits[0])
-    out["batch_accuracy"]["bag"] = (logits.argmax(-1) == targets).float().mean().item()
     return out
+
+
+def _header(tokens: torch.Tensor, targets: torch.Tensor, trained_length: int) -> dict:
+    return {"sequence": data.render(tokens[0]), "target": data.SYMBOL_NAMES[int(targets[0])],
+            "decoy": data.SYMBOL_NAMES[int(tokens[0, -1])], "length": int(tokens.shape[1]),
+            "trained_length": trained_length, "predictions": {}, "batch_accuracy": {}}
+
+
+def _score(out: dict, kind: str, logits: torch.Tensor, targets: torch.Tensor) -> None:
+    out["predictions"][kind] = _top(logits[0])
+    out["batch_accuracy"][kind] = (logits.argmax(-1) == targets).float().mean().item()
 
 
 def _top(logits: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
@@ -175,21 +193,54 @@ def gradient_plot(result: dict):
     fig = line_plot(series, title="How much of the error signal reaches step t",
                     x_title="time step t (the letter to remember is at t = 0)",
                     y_title="‖∂loss/∂h_t‖ ÷ its value at the last step", log_y=True)
+    from matplotlib.ticker import LogFormatter, NullFormatter
+
+    # Plain "1e-05" labels: the default 10^x labels go through mathtext, which costs more than the plot.
+    fig.axes[0].yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+    fig.axes[0].yaxis.set_minor_formatter(NullFormatter())
+    fig.set_layout_engine("none")  # fixed margins: the constrained-layout solver costs as much as drawing
+    fig.axes[0].set_position((0.14, 0.14, 0.84, 0.77))
     if vanished:
         fig.axes[0].text(0.01, 0.02, "underflow: " + "; ".join(vanished), transform=fig.axes[0].transAxes,
                          fontsize=7, color="dimgray")
     return fig
 
 
-def state_plot(result: dict, kind: str):
-    return heatmap(result["hidden"][kind], title=f"{CELL_NAMES[kind]}: hidden state h_t",
-                   x_title="time step t", y_title="hidden unit", cmap="RdBu_r", vmin=-1, vmax=1,
-                   x_labels=_token_labels(result), height=3.0)
+STATE_PANELS = tuple((kind, f"{CELL_NAMES[kind]}: hidden state h_t") for kind in CELLS)
+GATE_PANELS = (("lstm_forget", "LSTM forget gate f_t (1 = keep)"),
+               ("lstm_input", "LSTM input gate i_t (1 = write)"),
+               ("gru_update", "GRU update gate z_t (1 = keep old state)"))
 
 
-def gate_plot(result: dict, name: str, title: str):
-    return heatmap(result["gates"][name], title=title, x_title="time step t", y_title="hidden unit",
-                   vmin=0, vmax=1, x_labels=_token_labels(result), height=3.0)
+def states_figure(result: dict):
+    """The hidden states of the three cells, stacked on one time axis (one sequence)."""
+    return _stacked_heatmaps(result, [result["hidden"][k] for k, _ in STATE_PANELS],
+                             [t for _, t in STATE_PANELS], cmap="RdBu_r", vmin=-1, vmax=1, label="h_t")
+
+
+def gates_figure(result: dict):
+    """The LSTM's forget and input gates and the GRU's update gate, stacked on one time axis."""
+    return _stacked_heatmaps(result, [result["gates"][k] for k, _ in GATE_PANELS],
+                             [t for _, t in GATE_PANELS], cmap="viridis", vmin=0, vmax=1, label="gate value")
+
+
+def _stacked_heatmaps(result: dict, matrices, titles, *, cmap: str, vmin: float, vmax: float, label: str):
+    """Several (units × steps) maps in one figure: one render instead of one per map (each
+    gr.Plot is drawn and encoded on its own), and the same column is the same step in every map."""
+    # Fixed margins instead of layout="constrained": the layout solver costs as much as drawing.
+    fig = Figure(figsize=(6.5, 7.0))
+    labels = _token_labels(result)
+    fig.subplots_adjust(left=0.1, right=0.82, top=0.96, bottom=0.13 if labels else 0.08, hspace=0.28)
+    axes = fig.subplots(len(matrices), 1, sharex=True)
+    for ax, matrix, title in zip(axes, matrices, titles):
+        image = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("hidden unit", fontsize=8)
+    if labels is not None:
+        axes[-1].set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    axes[-1].set_xlabel("time step t")
+    fig.colorbar(image, cax=fig.add_axes((0.85, 0.3, 0.025, 0.45)), label=label)
+    return fig
 
 
 def _token_labels(result: dict):
@@ -214,16 +265,20 @@ def predictions_markdown(result: dict) -> str:
 
 
 def inspect_summary(result: dict) -> dict:
-    """The numbers behind the plots, for API users."""
-    return {
+    """The numbers behind the answers (from `inspect`) and, from `explain`, behind the plots."""
+    summary = {
         "sequence": result["sequence"], "target": result["target"], "length": result["length"],
         "trained_length": result["trained_length"],
         "predictions": {k: v[0][0] for k, v in result["predictions"].items()},
         "batch_accuracy": {k: round(v, 4) for k, v in result["batch_accuracy"].items()},
-        "grad_norm_first_step": {k: v[0] for k, v in result["grad_norms"].items()},
-        "grad_norm_last_step": {k: v[-1] for k, v in result["grad_norms"].items()},
-        "signal_reaching_start": {k: signal_reaching_start(v) for k, v in result["grad_norms"].items()},
     }
+    if "grad_norms" in result:
+        summary.update({
+            "grad_norm_first_step": {k: v[0] for k, v in result["grad_norms"].items()},
+            "grad_norm_last_step": {k: v[-1] for k, v in result["grad_norms"].items()},
+            "signal_reaching_start": {k: signal_reaching_start(v) for k, v in result["grad_norms"].items()},
+        })
+    return summary
 
 
 # ---------------------------------------------------------------- live training

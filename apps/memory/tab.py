@@ -49,12 +49,13 @@ to give the others more steps.
 the queue (Gradio shows your place) and your run starts when theirs ends."""
 
 INSIDE_TEXT = """### Inside the shipped models
-Pick models trained at some L and feed them a sequence (any length from 3 to 400).
+Pick models trained at some L and feed them a sequence (any length from 3 to 400). Their answers
+appear at once; the plots below follow a moment later (they replay every step and backpropagate).
 **Gradient plot**: ‖∂loss/∂h_t‖, how strongly the answer's error reaches the hidden state at step t,
 relative to the last step, from real backpropagation through the unrolled cells (mean over 64 sequences;
 for the LSTM the state is h_t together with its cell state c_t, where its long-term memory lives).
 Falling steeply to the left = the early steps hardly learn anything: vanishing gradients.
-**Heat maps** (one sequence): rows are hidden units, columns time steps. Look for units that hold a
+**Heat maps** (one sequence, stacked on one time axis): rows are hidden units, columns time steps. Look for units that hold a
 steady colour from t = 0 to the end (a kept note), the LSTM forget gate near 1 (keep) and input gate
 near 0 (don't write) through the noise, and the GRU update gate near 1 (keep the old state)."""
 
@@ -124,19 +125,24 @@ def shipped_curves(length):
 
 @guard("Inspecting the shipped models")
 def inspect_memory(trained_length, length, seed):
+    """Fast: each model's answer and the numbers behind it (the plots come from explain_memory)."""
     from apps.memory import infer
 
     result = infer.inspect(trained_length, length, seed)
+    return infer.predictions_markdown(result), infer.inspect_summary(result)
+
+
+@guard("Looking inside the shipped models")
+def explain_memory(trained_length, length, seed):
+    """Same models, same sequences: gradient flow, hidden states and gates (step-by-step replay)."""
+    from apps.memory import infer
+
+    result = infer.explain(trained_length, length, seed)
     summary = infer.inspect_summary(result)
     decay = " · ".join(f"{k}: {v:.1e}" for k, v in summary["signal_reaching_start"].items())
-    return (infer.predictions_markdown(result),
-            infer.gradient_plot(result),
+    return (infer.gradient_plot(result),
             f"**Error signal that reaches t = 0** (‖∂loss/∂state‖ at t = 0 ÷ at the last step): {decay}",
-            infer.state_plot(result, "rnn"), infer.state_plot(result, "lstm"), infer.state_plot(result, "gru"),
-            infer.gate_plot(result, "lstm_forget", "LSTM forget gate f_t (1 = keep)"),
-            infer.gate_plot(result, "lstm_input", "LSTM input gate i_t (1 = write)"),
-            infer.gate_plot(result, "gru_update", "GRU update gate z_t (1 = keep old state)"),
-            summary)
+            infer.states_figure(result), infer.gates_figure(result), summary)
 
 
 def build() -> None:
@@ -193,14 +199,15 @@ def build() -> None:
             decay_text = gr.Markdown()
             inspect_json = gr.JSON(label="numbers", open=False)
     with gr.Row():
-        rnn_state, lstm_state, gru_state = (gr.Plot(label=f"{n} hidden state") for n in ("RNN", "LSTM", "GRU"))
-    with gr.Row():
-        forget_gate, input_gate, update_gate = (gr.Plot(label=n) for n in ("LSTM forget gate", "LSTM input gate",
-                                                                            "GRU update gate"))
-    inspect_button.click(inspect_memory, [trained_length, inspect_length, inspect_seed],
-                         [predictions, gradient, decay_text, rnn_state, lstm_state, gru_state,
-                          forget_gate, input_gate, update_gate, inspect_json],
-                         api_name="inspect_memory")
+        states_plot = gr.Plot(label="hidden states (RNN, LSTM, GRU)")
+        gates_plot = gr.Plot(label="gates (LSTM forget and input, GRU update)")
+    inspect_inputs = [trained_length, inspect_length, inspect_seed]
+    # The answers come at once; the plots (step-by-step replay + backprop, three figures) follow.
+    inspect_button.click(inspect_memory, inspect_inputs, [predictions, inspect_json],
+                         api_name="inspect_memory").success(
+        explain_memory, inspect_inputs,
+        [gradient, decay_text, states_plot, gates_plot, inspect_json],
+        api_name="explain_memory")
     model_card_accordion(CHECKPOINTS)
 
 

@@ -34,6 +34,8 @@ EXPLANATIONS = {
     "/explain_sentiment": lambda: ("a gorgeous, witty, seductive movie.",),
     "/explain_generation": lambda: ("The secret of life is", 40, 0.8, 19),
     "/explain_architecture": lambda: ("ResNet-50",),
+    "/explain_memory": lambda: (100, 100, 0),
+    "/explain_forecast": lambda: ("co2 (Mauna Loa, monthly ppm)", 24),
 }
 
 # Endpoints backed by the large pretrained models (EfficientNet-Lite0, MiniLM): a looser latency target.
