@@ -26,6 +26,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 if os.environ.get("GALLERY_ALLOW_TRITON") != "1":
     sys.modules.setdefault("triton", None)
 
+
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """Like MALLOC_ARENA_MAX=2: glibc gives threads that allocate at the same time their own heap
+    arenas (up to 8 per core), and a many-threaded server's resident memory grows with them."""
+    if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 = M_ARENA_MAX
+        except (OSError, AttributeError):  # not glibc: nothing to tune
+            pass
+
+
+_limit_malloc_arenas()
+
 import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402

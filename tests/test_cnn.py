@@ -267,10 +267,13 @@ def test_api_classify_image_contract(client):
     for file, model, expected in [("flower.jpg", "imagenet", "daisy"),
                                   ("fashion_ankle_boot.png", "fashion", "Ankle boot"),
                                   ("digit_3_on_paper.png", "digits", "3")]:
-        label, view = client.predict(handle_file(str(EXAMPLES / file)), model, api_name="/classify_image")
+        label = client.predict(handle_file(str(EXAMPLES / file)), model, api_name="/classify_image")
         assert label["label"] == expected
         assert len(label["confidences"]) == 5
-        assert Path(view).exists()
+    view, cam, stages, filters, text = client.predict(handle_file(str(EXAMPLES / "digit_3_on_paper.png")), "digits",
+                                                      api_name="/explain_image")
+    assert Path(view).exists() and Path(cam).exists() and Path(filters).exists()
+    assert len(stages) == 3 and "3" in text
 
 
 def test_api_bad_input_is_a_clear_error_and_app_keeps_serving(client, odd_files):
@@ -281,7 +284,7 @@ def test_api_bad_input_is_a_clear_error_and_app_keeps_serving(client, odd_files)
             client.predict(handle_file(str(odd_files[name])), "imagenet", api_name="/classify_image")
     with pytest.raises(Exception, match="not in the list of choices"):  # Gradio checks the Radio's choices
         client.predict(handle_file(str(EXAMPLES / "flower.jpg")), "vgg", api_name="/classify_image")
-    label, _ = client.predict(handle_file(str(odd_files["animated.gif"])), "imagenet", api_name="/classify_image")
+    label = client.predict(handle_file(str(odd_files["animated.gif"])), "imagenet", api_name="/classify_image")
     assert len(label["confidences"]) == 5
 
 

@@ -94,10 +94,12 @@ class ImageInput(gr.Image):
 
 @guard("Classifying the image")
 def classify_image(image, model):
+    """The answer only (top-5): the image the model saw comes with the other views (explain_image),
+    so this endpoint sends back no file."""
     from apps.cnn import infer
 
-    top5, view = infer.classify(image, model)
-    return top5, _enlarge(view)
+    top5, _ = infer.classify(image, model)
+    return top5
 
 
 @guard("Classifying the sketch")
@@ -122,12 +124,19 @@ def explain_image(image, model):
 
     result = infer.explain(image, model)
     text = INSIDE_TEXT.format(label=result.label) + "\n\n" + VIEW_TEXT[model]
-    return result.cam_overlay, result.stage_images, result.filters_image, text
+    _, view = infer.classify(image, model)
+    return _enlarge(view), result.cam_overlay, result.stage_images, result.filters_image, text
+
+
+@guard("Classifying the example")
+def classify_example(image, model):
+    """An example click: the answer and every view in one event."""
+    return classify_image(image, model), *explain_image(image, model)
 
 
 @guard("Looking inside the model")
 def explain_sketch(sketch):
-    return explain_image(sketch, "digits")
+    return explain_image(sketch, "digits")[1:]  # classify_sketch already showed the view
 
 
 @guard("Training on your classes")
@@ -272,9 +281,9 @@ def _build_classify() -> None:
                             object_fit="contain", elem_id="cnn-stages")
 
     inside = [cam, stages, filters, inside_text]
-    gr.on([classify_btn.click, image.upload], classify_image, [image, model], [label, view],
+    gr.on([classify_btn.click, image.upload], classify_image, [image, model], label,
           api_name="classify_image").success(
-        explain_image, [image, model], inside, api_name="explain_image")
+        explain_image, [image, model], [view, *inside], api_name="explain_image")
     sketch_btn.click(classify_sketch, sketch, [label, view], api_name="classify_sketch").success(
         explain_sketch, sketch, inside, api_name="explain_sketch", api_visibility="private")
 
@@ -285,7 +294,7 @@ def _build_classify() -> None:
             ("fashion_bag.png", "fashion"), ("fashion_tshirt.png", "fashion"),
             ("digit_3_on_paper.png", "digits"), ("digit_7_on_paper.png", "digits"),
             ("digit_2_on_paper.png", "digits")]],
-        inputs=[image, model], outputs=[label, view], fn=classify_image,
+        inputs=[image, model], outputs=[label, view, *inside], fn=classify_example,
         # Not cached: Gradio keys its example cache by event index, which changes with --tabs,
         # so a cache could serve another build's outputs. Classifying an example takes milliseconds.
         cache_examples=False, run_on_click=True, label="Examples for each model (click one)",
