@@ -163,6 +163,11 @@ def draw_stroke(page, points, steps: int = 10) -> None:
     page.mouse.up()
 
 
+def app_errors(page) -> list[str]:
+    """The page's console errors, less the browser's request for a favicon the app does not serve."""
+    return [e for e in page.console_errors if "Error" in e and "favicon" not in e]
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -316,7 +316,7 @@ def test_api_transfer_learning_end_to_end(client, tmp_path):
 # In the browser: draw a digit with the mouse and get it right
 
 def test_browser_draw_a_digit(page, artifacts):
-    from tests.conftest import draw_stroke, open_tab
+    from tests.conftest import app_errors, draw_stroke, open_tab
 
     open_tab(page, "CNN")
     page.get_by_role("tab", name="Draw a digit").click()
@@ -341,4 +341,4 @@ def test_browser_draw_a_digit(page, artifacts):
     finally:
         page.screenshot(path=str(artifacts / "cnn_sketch.png"), full_page=True)
     assert label.inner_text().strip() == "7"
-    assert not [e for e in page.console_errors if "Error" in e and "favicon" not in e]
+    assert not app_errors(page)

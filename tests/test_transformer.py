@@ -266,7 +266,7 @@ def test_tab_attention_explorer_in_the_browser(page, artifacts):
 
 def test_tab_generation_in_the_browser(page, artifacts):
     """Generate shows the text first; the two figures of that text fill in right after."""
-    from tests.conftest import open_tab
+    from tests.conftest import app_errors, open_tab
 
     open_tab(page, "Transformers")
     page.get_by_role("tab", name="Tiny GPT").click()
@@ -278,4 +278,4 @@ def test_tab_generation_in_the_browser(page, artifacts):
         "() => [...document.querySelectorAll('#tab-transformer img')]"
         ".filter(i => i.src.startsWith('data:image') && i.offsetParent !== null).length >= 2", timeout=240_000)
     page.screenshot(path=str(artifacts / "transformer_generation.png"), full_page=True)
-    assert not [e for e in page.console_errors if "Error" in e and "favicon" not in e]
+    assert not app_errors(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import draw_stroke, open_tab
+from tests.conftest import app_errors, draw_stroke, open_tab
 
 
 def test_draw_a_one_and_lenet_reads_it(page, artifacts):
@@ -30,7 +30,7 @@ def test_draw_a_one_and_lenet_reads_it(page, artifacts):
     finally:
         page.screenshot(path=str(artifacts / "zoo_digit.png"), full_page=True)
     assert label.inner_text().strip() == "1"
-    assert not [e for e in page.console_errors if "Error" in e and "favicon" not in e]
+    assert not app_errors(page)
 
 
 def test_click_on_the_latent_map_decodes_that_point(page, artifacts):

@@ -257,6 +257,7 @@ def mosaic(maps: np.ndarray, columns: int = 8, cell: int = 56, gap: int = 3) -> 
 @dataclass
 class Explanation:
     label: str
+    view: np.ndarray                                # the input as the model saw it (as classify returns)
     cam_overlay: np.ndarray                         # uint8 (224, 224, 3)
     stage_images: list[tuple[np.ndarray, str]]      # rendered grids with captions
     filters_image: np.ndarray                       # rendered grid of first-layer filters
@@ -279,7 +280,7 @@ def explain(image, model_name: str, target_label: str | None = None) -> Explanat
     kind = "RGB 3×3" if filters.ndim == 4 else "3×3"
     fig = plots.image_grid(list(filters), columns=8, cell=0.6,
                            title=f"first conv layer: {len(filters)} learned {kind} filters")
-    return Explanation(labels[target], overlay(view, cam), stage_images, plots.figure_to_array(fig))
+    return Explanation(labels[target], view, overlay(view, cam), stage_images, plots.figure_to_array(fig))
 
 
 # ---------------------------------------------------------------------------------------------

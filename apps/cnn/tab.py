@@ -124,8 +124,7 @@ def explain_image(image, model):
 
     result = infer.explain(image, model)
     text = INSIDE_TEXT.format(label=result.label) + "\n\n" + VIEW_TEXT[model]
-    _, view = infer.classify(image, model)
-    return _enlarge(view), result.cam_overlay, result.stage_images, result.filters_image, text
+    return _enlarge(result.view), result.cam_overlay, result.stage_images, result.filters_image, text
 
 
 @guard("Classifying the example")
