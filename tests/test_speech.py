@@ -203,6 +203,18 @@ def test_shipped_model_reaches_its_card_on_held_out_speakers(name):
     assert card["labels"] == data.LABELS
 
 
+def test_comparison_table_shows_each_cards_held_out_speaker_accuracy():
+    """The tab's table: test accuracy from each card, and no val figure where val trained the model."""
+    from apps.speech import tab
+    cards = {name.upper(): infer.load_model(name)[1] for name in infer.MODEL_NAMES}
+    table = tab._comparison_markdown(cards)
+    for name, card in cards.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert f"{card['metrics']['test_acc_heldout_speakers']:.1%}" in row
+        val = card["metrics"]["val_acc_heldout_speakers"]
+        assert (f"{val:.1%}" if val is not None else "(trained on)") in row
+
+
 def test_attributions_cover_the_spectrogram():
     result = infer.recognize(YES_CLIP)
     for name in infer.MODEL_NAMES:

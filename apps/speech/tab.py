@@ -60,9 +60,11 @@ def _comparison_markdown(cards: dict[str, dict]) -> str:
         m = card.get("metrics", {})
         acc = m.get("test_acc_heldout_speakers")
         val = m.get("val_acc_heldout_speakers")
+        # No val figure when the final run trained on val's speakers too (the card's `selection` says how).
+        val_text = f"{val:.1%}" if val is not None else "(trained on)"
         rows.append(f"| {name} | {card.get('params', 0):,} | {card.get('size_bytes', 0) / 1024:.0f} KB | "
-                    f"{acc:.1%} | {val:.1%} | {m.get('latency_ms_cpu_1thread', float('nan')):.0f} ms |"
-                    if acc is not None and val is not None else f"| {name} | (no model card) | | | | |")
+                    f"{acc:.1%} | {val_text} | {m.get('latency_ms_cpu_1thread', float('nan')):.0f} ms |"
+                    if acc is not None else f"| {name} | (no model card) | | | | |")
     targets = [f"{name}: {card['target']}" for name, card in cards.items() if card.get("target")]
     if targets:  # say plainly where a model falls short of what was asked
         rows.append("\n" + " · ".join(targets))
