@@ -83,6 +83,17 @@ def test_served_sentiment_model_reaches_its_card_accuracy():
     assert accuracy >= card["metrics"]["test_accuracy"] - 0.005
 
 
+@pytest.mark.slow
+def test_served_sentiment_model_holds_up_on_restaurant_and_product_reviews():
+    card = read_card(infer.SENTIMENT_PATH)
+    for name, path in data.OUT_OF_DOMAIN_FILES.items():
+        texts, labels = data.read_sentences(path)
+        assert len(texts) == 1000 and labels.sum() == 500, name
+        accuracy = infer.accuracy_on_file(path)
+        assert accuracy >= card["metrics"]["out_of_domain_accuracy"][name] - 0.005, name
+        assert accuracy >= 0.8, name  # trained on movie sentences only, it must still read other reviews
+
+
 def test_sentiment_reads_reviews_from_outside_movies():
     positive = ["Great food, friendly staff, we will definitely come back!",
                 "This charger works perfectly and arrived a day early."]

