@@ -94,6 +94,45 @@ def test_served_sentiment_model_holds_up_on_restaurant_and_product_reviews():
         assert accuracy >= 0.8, name  # trained on movie sentences only, it must still read other reviews
 
 
+def test_sentiment_card_rank_matches_the_shipped_factors():
+    """The adapter's scale is alpha / rank: a card whose rank disagrees with the factors halves or
+    doubles the learned update, silently."""
+    from safetensors.torch import load_file
+
+    card = read_card(infer.SENTIMENT_PATH)
+    factors = {k: v for k, v in load_file(str(infer.SENTIMENT_PATH)).items() if k.endswith(".lora_A")}
+    assert factors and {v.shape[0] for v in factors.values()} == {card["lora"]["rank"]}
+
+
+def test_a_soup_of_lora_runs_is_exactly_their_averaged_update():
+    import torch
+    from apps.transformer.model import LoRALinear
+    from apps.transformer.train import make_soup
+
+    torch.manual_seed(0)
+    base = torch.nn.Linear(8, 5)
+    runs, merged = [], []
+    for _ in range(3):
+        adapter = LoRALinear(base, rank=4, alpha=8)
+        torch.nn.init.normal_(adapter.lora_B)
+        runs.append({"tensors": {"x.lora_A": adapter.lora_A.data, "x.lora_B": adapter.lora_B.data,
+                                 "x.LayerNorm.weight": torch.randn(5)}})
+        merged.append(adapter.merged_weight())
+    soup = make_soup(runs)
+    served = LoRALinear.from_factors(base, soup["x.lora_A"], soup["x.lora_B"], alpha=2 * 12)
+    torch.testing.assert_close(served.merged_weight(), torch.stack(merged).mean(0))
+    torch.testing.assert_close(soup["x.LayerNorm.weight"], torch.stack([r["tensors"]["x.LayerNorm.weight"] for r in runs]).mean(0))
+
+
+def test_comparison_table_shows_the_cards_three_approaches():
+    from apps.transformer import tab
+    card = read_card(infer.SENTIMENT_PATH)
+    table = tab._comparison_table()
+    assert list(table["approach"]) == list(card["comparison"])
+    assert list(table["test accuracy"]) == [f"{row['test_accuracy']:.1%}" for row in card["comparison"].values()]
+    assert any("(served)" in name for name in table["approach"])
+
+
 def test_sentiment_reads_reviews_from_outside_movies():
     positive = ["Great food, friendly staff, we will definitely come back!",
                 "This charger works perfectly and arrived a day early."]

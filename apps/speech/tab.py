@@ -90,11 +90,12 @@ def _notes_markdown(result) -> str:
 
 @guard("Recognising the speech")
 def recognize_speech(audio_path):
-    """The fast answer: both models' labels and the notes (no attribution, no pictures)."""
+    """The fast answer: both models' labels, the GRU's first (the more accurate on held-out speakers),
+    and the notes (no attribution, no pictures)."""
     from apps.speech import infer
 
     result = infer.recognize(audio_path, with_attributions=False)
-    return result.predictions["cnn"], result.predictions["gru"], _notes_markdown(result)
+    return result.predictions["gru"], result.predictions["cnn"], _notes_markdown(result)
 
 
 @guard("Explaining what the models heard")
@@ -134,10 +135,10 @@ def build() -> None:
                         "Recording stops → the models answer.", elem_classes=["explainer"])
         with gr.Column(scale=2):
             with gr.Row():
-                cnn_label = gr.Label(num_top_classes=5, label=MODEL_ROLES["CNN"],
-                                     elem_id="speech-cnn-label")
                 gru_label = gr.Label(num_top_classes=5, label=MODEL_ROLES["GRU"],
                                      elem_id="speech-gru-label")
+                cnn_label = gr.Label(num_top_classes=5, label=MODEL_ROLES["CNN"],
+                                     elem_id="speech-cnn-label")
             notes = gr.Markdown(elem_id="speech-notes")
             gr.Markdown(_comparison_markdown(cards))
     examples = _example_files()
@@ -150,13 +151,13 @@ def build() -> None:
                                     "(same time axis; low frequencies at the bottom)",
                               type="numpy", format="png", interactive=False, show_label=False,
                               elem_id="speech-time-frequency")  # the image carries its own titles and axes
-    answers = [cnn_label, gru_label, notes]
+    answers = [gru_label, cnn_label, notes]
     views = [waveform, time_frequency, heard]
     gr.on([button.click, audio.stop_recording, audio.upload], recognize_speech, inputs=audio, outputs=answers,
           api_name="recognize_speech",
           api_description="Recognise a spoken command in an audio file (any format/rate/channels, ≤ 30 s). "
-                          "Returns the CNN's label over yes, no, up, down, left, right, on, off, stop, go, "
-                          "unknown, silence; then the GRU's; then notes (Markdown). The pictures come from "
+                          "Returns the GRU's label over yes, no, up, down, left, right, on, off, stop, go, "
+                          "unknown, silence (the more accurate model on held-out speakers); then the CNN's; then notes (Markdown). The pictures come from "
                           "/explain_speech.").success(
         explain_speech, inputs=audio, outputs=views, api_name="explain_speech",
         api_description="What the models heard, for the same audio file as /recognize_speech (same "
