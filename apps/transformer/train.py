@@ -287,12 +287,8 @@ def greedy_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, see
     seeds_in = [run["row"]["order_seed"] for run in chosen]
     tensors = make_soup(chosen) if len(chosen) > 1 else chosen[0]["tensors"]
     served_rank = rank * len(chosen)
-    rows = [run["row"] for run in chosen]
-    row = {"trained_params": sum(r["trained_params"] for r in rows), "val_accuracy": round(soup_val, 4),
-           "test_accuracy": round(lora_accuracy(tensors, served_rank, base, from_layer, batches["test"]), 4),
-           "time_limit_s": rows[0]["time_limit_s"], "train_seconds": sum(r["train_seconds"] for r in rows),
-           "train_steps": sum(r["train_steps"] for r in rows),
-           "epochs_done": round(sum(r["epochs_done"] for r in rows), 2)}
+    row = _soup_row([run["row"] for run in chosen], round(soup_val, 4),
+                    lora_accuracy(tensors, served_rank, base, from_layer, batches["test"]))
     name = (f"MiniLM fine-tuned: soup of {len(chosen)} LoRA r={rank} runs in top {top_layers} layers "
             f"(= one LoRA r={served_rank}) + head (served)" if len(chosen) > 1 else
             f"MiniLM fine-tuned: LoRA r={rank} in top {top_layers} layers + head (served)")
@@ -311,17 +307,21 @@ def uniform_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, se
     runs = [torch.load(part_file("lora", seed, train_on_val=True), weights_only=True) for seed in seeds]
     tensors, served_rank = make_soup(runs), rank * len(runs)
     rows = [run["row"] for run in runs]
-    row = {"trained_params": sum(r["trained_params"] for r in rows), "val_accuracy": None,
-           "test_accuracy": round(lora_accuracy(tensors, served_rank, base, from_layer, batches), 4),
-           "time_limit_s": rows[0]["time_limit_s"], "train_seconds": sum(r["train_seconds"] for r in rows),
-           "train_steps": sum(r["train_steps"] for r in rows),
-           "epochs_done": round(sum(r["epochs_done"] for r in rows), 2), "trained_on": "train + val"}
+    row = _soup_row(rows, None, lora_accuracy(tensors, served_rank, base, from_layer, batches)) | {"trained_on": "train + val"}
     name = (f"MiniLM fine-tuned: soup of {len(runs)} LoRA r={rank} runs in top {top_layers} layers "
             f"(= one LoRA r={served_rank}), trained on train + val, + head (served)")
     note = (f"{len(runs)} LoRA runs from the same initialisation (seed 0) with data-order/dropout seeds "
             f"{', '.join(map(str, seeds))}, trained on train + val (the soup recipe was chosen on val first), "
             "their weight updates averaged")
     return {"name": name, "row": row, "tensors": tensors, "rank": served_rank, "ingredients": rows, "soup_note": note}
+
+
+def _soup_row(rows: list[dict], val_accuracy: float | None, test_accuracy: float) -> dict:
+    """The comparison row of a soup: its accuracies, and its ingredients' training summed."""
+    return {"trained_params": sum(r["trained_params"] for r in rows), "val_accuracy": val_accuracy,
+            "test_accuracy": round(test_accuracy, 4), "time_limit_s": rows[0]["time_limit_s"],
+            "train_seconds": sum(r["train_seconds"] for r in rows), "train_steps": sum(r["train_steps"] for r in rows),
+            "epochs_done": round(sum(r["epochs_done"] for r in rows), 2)}
 
 
 def make_soup(runs: list[dict]) -> dict[str, torch.Tensor]:
