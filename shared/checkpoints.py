@@ -59,6 +59,14 @@ def save_checkpoint(tensors: dict, path: str | Path, card: dict[str, Any]) -> di
     path.chmod(0o644)  # readable by whichever user serves the app
     full_card = dict(card)
     full_card.setdefault("params", int(sum(t.numel() for t in tensors.values())))
+    return update_card(path, full_card)
+
+
+def update_card(weights_path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write the model card of an existing checkpoint (e.g. new held-out metrics) without touching
+    its weights; the file facts (name, size, sha256, date) are read from the file again."""
+    path = Path(weights_path)
+    full_card = dict(card)
     full_card["file"] = path.name
     full_card["size_bytes"] = path.stat().st_size
     full_card["sha256"] = sha256_of(path)

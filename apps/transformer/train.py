@@ -49,7 +49,7 @@ from safetensors.torch import load_file
 from apps.transformer import data
 from apps.transformer.model import (LoRALinear, ScratchClassifier, TopLayersClassifier, add_lora,
                                     mean_pool, tiny_gpt_config)
-from shared.checkpoints import WEIGHTS_DIR, save_checkpoint, sha256_of
+from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint, sha256_of, update_card
 from shared.training import fit, set_seed
 
 OUT_DIR = WEIGHTS_DIR / "transformer"
@@ -452,8 +452,7 @@ def measure_served() -> dict:
     from shared.lazy import clear_all
 
     clear_all()
-    tensors = load_file(str(SENTIMENT_PATH))
-    card = json.loads(SENTIMENT_PATH.with_suffix(".json").read_text())
+    card = read_card(SENTIMENT_PATH)
     t = time.monotonic()
     test_acc = infer.accuracy_on_file(data.HELDOUT_FILE)
     n_test = len(data.read_sentences(data.HELDOUT_FILE)[1])
@@ -465,7 +464,7 @@ def measure_served() -> dict:
     card["target"] = (f"issue 7: >= 0.85 on held-out sentences: {'met' if test_acc >= 0.85 else 'NOT met'} "
                       f"({test_acc:.3f})")
     card["metrics_command"] = "python -m apps.transformer.train measure (also the last step of `sentiment`)"
-    save_checkpoint(tensors, SENTIMENT_PATH, card)
+    card = update_card(SENTIMENT_PATH, card)
     print(json.dumps(card["metrics"]), flush=True)
     return card
 
