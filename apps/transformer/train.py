@@ -289,7 +289,7 @@ def greedy_soup(cache, y, base, from_layer: int, rank: int, top_layers: int, see
             chosen, soup_val = chosen + [run], val
     print("greedy soup:", "; ".join(tried), flush=True)
     seeds_in = [run["row"]["order_seed"] for run in chosen]
-    tensors = make_soup(chosen) if len(chosen) > 1 else chosen[0]["tensors"]
+    tensors = make_soup(chosen)  # one run's "soup" is that run's tensors
     served_rank = rank * len(chosen)
     row = _soup_row([run["row"] for run in chosen], round(soup_val, 4),
                     lora_accuracy(tensors, served_rank, base, from_layer, batches["test"]))
@@ -399,13 +399,11 @@ def train_sentiment(data_dir: Path, top_layers: int, rank: int, epochs: int, tim
             raise SystemExit(f"training part {part} (seed {seed}) failed")
     parts = {part: torch.load(part_file(part, train_on_val=train_on_val and part == "lora"), weights_only=True)
              for part in limits if part != "lora" or not soup_seeds}
-    served_rank = rank
     if soup_seeds and train_on_val:
         parts["lora"] = uniform_soup(cache, y, base, from_layer, rank, top_layers, soup_seeds)
     elif soup_seeds:
         parts["lora"] = greedy_soup(cache, y, base, from_layer, rank, top_layers, soup_seeds)
-    if soup_seeds:
-        served_rank = parts["lora"]["rank"]
+    served_rank = parts["lora"].get("rank", rank)  # a soup of K runs serves rank K*r
     if init_from is not None:  # a continuation replaces the served weights only if validation improved
         before = json.loads(init_from.with_suffix(".json").read_text())["metrics"]["val_accuracy"]
         after = parts["lora"]["row"]["val_accuracy"]
