@@ -15,6 +15,7 @@ from apps.cnn import data, infer
 from apps.cnn.images import read_image, to_mnist_digit
 from shared.checkpoints import read_card
 from shared.errors import BadInput
+from tests.concurrency import run_together
 
 EXAMPLES = Path(infer.__file__).parent / "examples"
 
@@ -223,6 +224,20 @@ def test_explain_shows_gradcam_feature_maps_and_filters(model):
     assert all(img.ndim == 3 and img.dtype == np.uint8 for img, _ in result.stage_images)
     assert result.filters_image.ndim == 3
 
+
+
+def test_explanations_and_answers_stay_right_when_requests_overlap():
+    """Grad-CAM and the feature maps hook into the shared model: requests running at the same
+    time must still each get their own, unchanged result."""
+    flower = str(EXAMPLES / "flower.jpg")
+    alone = infer.explain(flower, "imagenet"), infer.classify(flower, "imagenet")[0]
+    together = run_together({"explain": lambda: infer.explain(flower, "imagenet"),
+                             "classify": lambda: infer.classify(flower, "imagenet")[0]}, rounds=4)
+    for result in together["explain"]:
+        assert np.array_equal(result.cam_overlay, alone[0].cam_overlay)
+        assert [caption for _, caption in result.stage_images] == [c for _, c in alone[0].stage_images]
+        assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(result.stage_images, alone[0].stage_images))
+    assert together["classify"] == [alone[1]] * 4
 
 def test_gradcam_points_at_the_object():
     """The flower fills the centre of its photo: the evidence for 'daisy' should sit there too."""

@@ -13,6 +13,7 @@ import pytest
 from apps.transformer import data, infer
 from shared.checkpoints import read_card
 from shared.errors import BadInput
+from tests.concurrency import run_together
 
 HELDOUT_FORTUNES = Path(__file__).parent / "data" / "transformer" / "heldout_fortunes.txt"
 
@@ -152,6 +153,17 @@ def test_attributions_point_at_the_sentiment_words():
     assert scores["boring"] < 0 and scores["dull"] < 0
     assert min(scores, key=scores.get) in {"dull", "lifeless", "boring"}
 
+
+
+def test_attributions_and_answers_stay_right_when_requests_overlap():
+    """A room of users: explanations and answers computed at the same time as each other's
+    must equal the ones computed alone (a hook on the shared model once mixed them up)."""
+    explained, asked = "a dull , lifeless and boring movie", "a gorgeous, witty film"
+    alone = infer.word_attributions(explained)[0], infer.classify_sentiment(asked).probs
+    together = run_together({"attributions": lambda: infer.word_attributions(explained)[0],
+                             "answer": lambda: infer.classify_sentiment(asked).probs}, rounds=4)
+    assert together["attributions"] == [alone[0]] * 4
+    assert all(probs == pytest.approx(alone[1], abs=1e-5) for probs in together["answer"])
 
 # --- the tiny GPT ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ Models load once, on first use (shared.lazy.load_once); `load_models` warms them
 from __future__ import annotations
 
 import json
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ IMAGENET_CARD = WEIGHTS / "efficientnet_lite0.json"       # card for the PyPI wh
 IMAGENET_CLASSES = WEIGHTS / "imagenet_classes.json"
 MODELS = ("fashion", "digits", "imagenet")
 TOP_K = 5
+# Grad-CAM and the feature maps hook into a model's layers while it runs; the app serves several
+# requests at once, and a hook would also catch (or rewrite) another request's forward pass. So
+# every forward pass of a model holds that model's lock (each pass takes milliseconds).
+MODEL_LOCKS = {name: threading.Lock() for name in MODELS}
 
 # EfficientNet-Lite0 was trained (TensorFlow) on pixels scaled as (x - 127) / 128; checked on
 # scikit-learn's sample photos: with ImageNet mean/std instead, flower.jpg reads as "lampshade".
@@ -141,7 +146,8 @@ def classify(image, model_name: str) -> tuple[dict[str, float], np.ndarray]:
     """Top-5 {label: probability} and the image as the model saw it."""
     view, x = prepare(image, model_name)
     model, card = get_model(model_name)
-    probs = model(x).softmax(-1)[0]
+    with MODEL_LOCKS[model_name]:
+        probs = model(x).softmax(-1)[0]
     top = probs.topk(TOP_K)
     labels = card["labels"]
     return {labels[i]: round(float(p), 4) for p, i in zip(top.values, top.indices)}, view
@@ -179,7 +185,8 @@ _stage_cache: dict[str, list] = {}
 
 
 def feature_maps(x: torch.Tensor, model_name: str, model: nn.Module, max_channels: int = 16):
-    """Run the model once and grab each stage's output: [(stage name, (C, H, W) array)]."""
+    """Run the model once and grab each stage's output: [(stage name, (C, H, W) array)].
+    Hooks the shared model: the caller holds MODEL_LOCKS[model_name]."""
     if model_name not in _stage_cache:
         _stage_cache[model_name] = _conv_stages(model_name, model)
     grabbed: list[tuple[str, torch.Tensor]] = []
@@ -210,7 +217,8 @@ def first_layer_filters(model_name: str, model: nn.Module) -> np.ndarray:
 
 def grad_cam(x: torch.Tensor, model_name: str, model: nn.Module, target: int) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017) at the last 7x7 conv features, upsampled to the input
-    size and scaled to [0, 1]: where the evidence for class `target` sits."""
+    size and scaled to [0, 1]: where the evidence for class `target` sits. Captum hooks the layer
+    while it runs: the caller holds MODEL_LOCKS[model_name]."""
     from captum.attr import LayerGradCam
 
     layer = model._blocks[-1] if model_name == "imagenet" else model.last_conv_stage
@@ -268,14 +276,15 @@ def explain(image, model_name: str, target_label: str | None = None) -> Explanat
     view, x = prepare(image, model_name)
     model, card = get_model(model_name)
     labels = card["labels"]
-    with torch.no_grad():
-        top = int(model(x).argmax(-1))
-    target = labels.index(target_label) if target_label in labels else top
-    cam = grad_cam(x.clone().requires_grad_(True), model_name, model, target)
-
+    with MODEL_LOCKS[model_name]:
+        with torch.no_grad():
+            top = int(model(x).argmax(-1))
+        target = labels.index(target_label) if target_label in labels else top
+        cam = grad_cam(x.clone().requires_grad_(True), model_name, model, target)
+        stages = feature_maps(x, model_name, model)
     stage_images = [(mosaic(maps), f"{name}: {len(maps)} most active of {n_total} channels, "
                                    f"{maps.shape[1]}×{maps.shape[2]} each")
-                    for name, maps, n_total in feature_maps(x, model_name, model)]
+                    for name, maps, n_total in stages]
     filters = first_layer_filters(model_name, model)
     kind = "RGB 3×3" if filters.ndim == 4 else "3×3"
     fig = plots.image_grid(list(filters), columns=8, cell=0.6,
@@ -315,7 +324,8 @@ def extract_features(images, batch_size: int = 8) -> torch.Tensor:
         chunk = images[start:start + batch_size]
         x = torch.stack([(torch.from_numpy(to_imagenet(im)).float().permute(2, 0, 1) - LITE_MEAN) / LITE_STD
                          for im in chunk])
-        out.append(F.normalize(model.extract_features(x).mean(dim=(2, 3)), dim=1))
+        with MODEL_LOCKS["imagenet"]:
+            out.append(F.normalize(model.extract_features(x).mean(dim=(2, 3)), dim=1))
     return torch.cat(out)
 
 

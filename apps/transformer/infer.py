@@ -176,8 +176,11 @@ def accuracy_on_file(path: str | Path = data.HELDOUT_FILE) -> float:
 
 def word_attributions(text) -> tuple[list[tuple[str, float]], list[str]]:
     """Integrated gradients (captum) of the fine-tuned model's positive-minus-negative logit with
-    respect to the token embeddings: > 0 pushed towards positive, < 0 towards negative (scaled to ±1)."""
-    from captum.attr import LayerIntegratedGradients
+    respect to the token embeddings: > 0 pushed towards positive, < 0 towards negative (scaled to ±1).
+
+    The path runs through `inputs_embeds` rather than a hook on the shared embedding layer: a hook
+    would also rewrite the forward passes of other users' requests running at the same time."""
+    from captum.attr import IntegratedGradients
 
     text, notes = clean_input(text, "text")
     tokenizer, _ = minilm()
@@ -185,16 +188,20 @@ def word_attributions(text) -> tuple[list[tuple[str, float]], list[str]]:
     enc = _encode([text], CLASSIFY_MAX_TOKENS)
     ids, mask = enc["input_ids"], enc["attention_mask"]
 
-    def log_odds(input_ids):
-        hidden = model.encoder(input_ids=input_ids, attention_mask=mask.expand(len(input_ids), -1)).last_hidden_state
-        logits = model.head(mean_pool(hidden, mask.expand(len(input_ids), -1)))
+    def log_odds(embeddings):  # (n, T, 384) word embeddings -> (n,)
+        n = len(embeddings)
+        hidden = model.encoder(inputs_embeds=embeddings, attention_mask=mask.expand(n, -1)).last_hidden_state
+        logits = model.head(mean_pool(hidden, mask.expand(n, -1)))
         return logits[:, 1] - logits[:, 0]
 
     # Baseline: the same length of [PAD] between [CLS] and [SEP], i.e. "no words".
     baseline = torch.full_like(ids, tokenizer.pad_token_id)
     baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
-    ig = LayerIntegratedGradients(log_odds, model.encoder.embeddings.word_embeddings)
-    attributions = ig.attribute(ids, baselines=baseline, n_steps=24, internal_batch_size=24)
+    with torch.no_grad():
+        embed = model.encoder.embeddings.word_embeddings
+        inputs, baselines = embed(ids), embed(baseline)
+    attributions = IntegratedGradients(log_odds).attribute(inputs, baselines=baselines, n_steps=24,
+                                                           internal_batch_size=24)
     scores = attributions.sum(-1)[0]
     scores = (scores / scores.abs().max().clamp(min=1e-9)).tolist()
     tokens = tokenizer.convert_ids_to_tokens(ids[0])
