@@ -73,3 +73,46 @@ def test_guard_turns_failures_into_one_clear_message():
     with pytest.raises(gr.Error) as info:
         next(generator)
     assert "Streaming failed unexpectedly" in info.value.message
+
+
+def _comparable(result):
+    """An API result with each downloaded file replaced by a hash of its bytes (paths differ per
+    call) and measured times ("CNN 13 ms") masked."""
+    import hashlib
+    import os
+    import re
+
+    if isinstance(result, str) and os.path.isfile(result):
+        with open(result, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    if isinstance(result, str):
+        return re.sub(r"\d+(\.\d+)? ms\b", "… ms", result)
+    if isinstance(result, (list, tuple)):
+        return [_comparable(r) for r in result]
+    if isinstance(result, dict):
+        return {k: _comparable(v) for k, v in result.items()}
+    return result
+
+
+def test_a_room_of_users_gets_what_one_user_gets(gallery, client):
+    """Several users at once, on the answers and the views that hook into or differentiate through
+    the shared models: every request succeeds and returns exactly what it returns to a lone user."""
+    from gradio_client import Client
+
+    from tests.benchmarks.endpoints import ENDPOINTS, EXPLANATIONS, api_name
+    from tests.concurrency import run_together
+
+    calls = {**ENDPOINTS, **EXPLANATIONS}
+    names = ["/classify_image (imagenet)", "/explain_image (imagenet)", "/classify_sentiment",
+             "/explain_sentiment", "/recognize_speech", "/explain_speech", "/generate_text", "/explain_generation"]
+    alone = {name: _comparable(client.predict(*calls[name](), api_name=api_name(name))) for name in names}
+
+    def user(offset: int):
+        own = Client(gallery, verbose=False, httpx_kwargs={"timeout": 120})
+        order = names[offset:] + names[:offset]  # each user starts somewhere else
+        return {name: _comparable(own.predict(*calls[name](), api_name=api_name(name))) for name in order}
+
+    together = run_together({f"user {i}": lambda i=i: user(3 * i) for i in range(3)}, rounds=1)
+    for results in together.values():
+        assert not isinstance(results[0], Exception), results[0]
+        assert results[0] == alone
