@@ -264,6 +264,19 @@ def _crops(name: str, n: int, seed: int) -> list[Image.Image]:
     return out
 
 
+
+def test_training_a_head_leaves_the_servers_thread_count_alone(monkeypatch):
+    """torch's thread count is shared by every request thread: overlapping requests that each set
+    and restore it could leave all later requests on one thread."""
+    import torch
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    feats = torch.nn.functional.normalize(torch.randn(8, 1280, generator=torch.Generator().manual_seed(0)), dim=1)
+    head, _ = infer._train_head(feats, torch.tensor([0, 1] * 4), 2, time_limit_s=10)
+    assert calls == []
+    assert (head(feats).argmax(1) == torch.tensor([0, 1] * 4)).all()  # and it still learns them
+
 def test_teach_rejects_too_few_images_or_classes():
     with pytest.raises(BadInput, match="at least 3"):
         infer.teach([("a", _crops("temple.jpg", 2, 0)), ("b", _crops("flower.jpg", 3, 0))], 5)
