@@ -48,10 +48,11 @@ _limit_malloc_arenas()
 import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402
-from shared import overview  # noqa: E402
+from shared import atomic_cache, overview  # noqa: E402
 from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
+atomic_cache.install()  # output images and sounds: no half-written file for a room on one example
 
 CSS = """
 .explainer { font-size: 0.95em; opacity: 0.9; }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,34 @@ def test_a_room_of_users_gets_what_one_user_gets(gallery, client):
     for results in together.values():
         assert not isinstance(results[0], Exception), results[0]
         assert results[0] == alone
+
+
+
+@pytest.mark.parametrize("kind", ["image", "sound"])
+def test_a_cached_output_being_downloaded_survives_the_same_output_again(tmp_path, kind):
+    """Two requests with the same output picture at once: the second write must not truncate the
+    file under the first one's download (with Gradio's in-place write, that download read 0 bytes)."""
+    import os
+
+    import numpy as np
+    from gradio import processing_utils
+
+    import app  # noqa: F401 - installs the atomic cache writes
+
+    rng = np.random.default_rng(0)
+    if kind == "image":
+        pixels = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+        save = lambda: processing_utils.save_img_array_to_cache(pixels, str(tmp_path))  # noqa: E731
+    else:
+        samples = (rng.standard_normal(16000) * 3000).astype(np.int16)
+        save = lambda: processing_utils.save_audio_to_cache(samples, 16000, "wav", str(tmp_path))  # noqa: E731
+    first = save()
+    size = Path(first).stat().st_size
+    with open(first, "rb") as download:  # the first user's browser, not yet read
+        assert save() == first  # same content, same cached name
+        # The second write made a new file and renamed it into place: the open download still
+        # holds the old, complete one, which was never truncated under it.
+        assert os.fstat(download.fileno()).st_ino != os.stat(first).st_ino
+        assert len(download.read()) == size
+    assert Path(first).stat().st_size == size
+    assert [p.name for p in tmp_path.iterdir()] == [Path(first).parent.name]  # no scratch folder left
