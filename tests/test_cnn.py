@@ -225,7 +225,6 @@ def test_explain_shows_gradcam_feature_maps_and_filters(model):
     assert result.filters_image.ndim == 3
 
 
-
 def test_explanations_and_answers_stay_right_when_requests_overlap():
     """Grad-CAM and the feature maps hook into the shared model: requests running at the same
     time must still each get their own, unchanged result."""
@@ -238,6 +237,7 @@ def test_explanations_and_answers_stay_right_when_requests_overlap():
         assert [caption for _, caption in result.stage_images] == [c for _, c in alone[0].stage_images]
         assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(result.stage_images, alone[0].stage_images))
     assert together["classify"] == [alone[1]] * 4
+
 
 def test_gradcam_points_at_the_object():
     """The flower fills the centre of its photo: the evidence for 'daisy' should sit there too."""
@@ -264,7 +264,6 @@ def _crops(name: str, n: int, seed: int) -> list[Image.Image]:
     return out
 
 
-
 def test_training_a_head_leaves_the_servers_thread_count_alone(monkeypatch):
     """torch's thread count is shared by every request thread: overlapping requests that each set
     and restore it could leave all later requests on one thread."""
@@ -276,6 +275,7 @@ def test_training_a_head_leaves_the_servers_thread_count_alone(monkeypatch):
     head, _ = infer._train_head(feats, torch.tensor([0, 1] * 4), 2, time_limit_s=10)
     assert calls == []
     assert (head(feats).argmax(1) == torch.tensor([0, 1] * 4)).all()  # and it still learns them
+
 
 def test_teach_rejects_too_few_images_or_classes():
     with pytest.raises(BadInput, match="at least 3"):

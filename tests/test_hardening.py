@@ -119,7 +119,6 @@ def test_a_room_of_users_gets_what_one_user_gets(gallery, client):
         assert results[0] == alone
 
 
-
 @pytest.mark.parametrize("kind", ["image", "sound"])
 def test_a_cached_output_being_downloaded_survives_the_same_output_again(tmp_path, kind):
     """Two requests with the same output picture at once: the second write must not truncate the

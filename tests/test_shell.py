@@ -182,7 +182,6 @@ def test_importing_the_app_loads_no_model_framework():
     assert out.stdout.splitlines()[-1] == "[]", out.stdout + out.stderr[-2000:]
 
 
-
 def test_explanations_work_without_loading_ipython():
     """captum would import IPython (~21 MB) for notebook helpers; the app keeps it out, and the
     attributions still come."""
@@ -191,6 +190,7 @@ def test_explanations_work_without_loading_ipython():
             "print(sys.modules.get('IPython'), scores['boring'] < 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.stdout.splitlines()[-1] == "None True", out.stdout + out.stderr[-2000:]
+
 
 def test_overview_models_table_comes_from_the_cards():
     from shared.overview import models_table

@@ -154,7 +154,6 @@ def test_attributions_point_at_the_sentiment_words():
     assert min(scores, key=scores.get) in {"dull", "lifeless", "boring"}
 
 
-
 def test_attributions_and_answers_stay_right_when_requests_overlap():
     """A room of users: explanations and answers computed at the same time as each other's
     must equal the ones computed alone (a hook on the shared model once mixed them up)."""
@@ -164,6 +163,7 @@ def test_attributions_and_answers_stay_right_when_requests_overlap():
                              "answer": lambda: infer.classify_sentiment(asked).probs}, rounds=4)
     assert together["attributions"] == [alone[0]] * 4
     assert all(probs == pytest.approx(alone[1], abs=1e-5) for probs in together["answer"])
+
 
 # --- the tiny GPT ----------------------------------------------------------------------------
 
