@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+
+from shared.checkpoints import sha256_of
+from tests.concurrency import run_together
 
 
 def _upload(url: str, payload: bytes, filename: str = "big.csv") -> tuple[int, str]:
@@ -79,13 +84,8 @@ def test_guard_turns_failures_into_one_clear_message():
 def _comparable(result):
     """An API result with each downloaded file replaced by a hash of its bytes (paths differ per
     call) and measured times ("CNN 13 ms") masked."""
-    import hashlib
-    import os
-    import re
-
     if isinstance(result, str) and os.path.isfile(result):
-        with open(result, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
+        return sha256_of(Path(result))
     if isinstance(result, str):
         return re.sub(r"\d+(\.\d+)? ms\b", "… ms", result)
     if isinstance(result, (list, tuple)):
@@ -101,7 +101,6 @@ def test_a_room_of_users_gets_what_one_user_gets(gallery, client):
     from gradio_client import Client
 
     from tests.benchmarks.endpoints import ENDPOINTS, EXPLANATIONS, api_name
-    from tests.concurrency import run_together
 
     calls = {**ENDPOINTS, **EXPLANATIONS}
     names = ["/classify_image (imagenet)", "/explain_image (imagenet)", "/classify_sentiment",
@@ -123,8 +122,6 @@ def test_a_room_of_users_gets_what_one_user_gets(gallery, client):
 def test_a_cached_output_being_downloaded_survives_the_same_output_again(tmp_path, kind):
     """Two requests with the same output picture at once: the second write must not truncate the
     file under the first one's download (with Gradio's in-place write, that download read 0 bytes)."""
-    import os
-
     import numpy as np
     from gradio import processing_utils
 
