@@ -57,6 +57,8 @@ atomic_cache.install()  # output images and sounds: no half-written file for a r
 CSS = """
 .explainer { font-size: 0.95em; opacity: 0.9; }
 .checkpoint-error { border-left: 4px solid #d97706; padding-left: 8px; }
+/* Gradio lets table cells break anywhere, so a narrow column shows "mode l"; break long words only. */
+.prose table th, .prose table td { overflow-wrap: break-word; word-break: normal; }
 """
 # Uploads above this are refused by Gradio before any handler runs (phones send big files).
 MAX_FILE_SIZE = "25mb"

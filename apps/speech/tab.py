@@ -54,7 +54,7 @@ MODEL_ROLES = {"CNN": "CNN · sees the spectrogram as an image", "GRU": "GRU · 
 
 
 def _comparison_markdown(cards: dict[str, dict]) -> str:
-    rows = ["| model | params | size | accuracy on held-out speakers (test) | (val) | CPU latency, 1 thread |",
+    rows = ["| model | params | size | test accuracy (held-out speakers) | val | latency (1 CPU thread) |",
             "|---|---|---|---|---|---|"]
     for name, card in cards.items():
         m = card.get("metrics", {})

@@ -216,7 +216,8 @@ def _build_sentiment() -> None:
     attribution = gr.HighlightedText(label="Which words pushed the decision: red towards positive, blue towards negative",
                                      show_legend=False, combine_adjacent=False)
     gr.Markdown("### Transfer learning vs training from scratch (same 1,000 held-out sentences)")
-    gr.Dataframe(_comparison_table(), interactive=False, wrap=True)
+    gr.Dataframe(_comparison_table(), interactive=False, wrap=True,  # a long approach name must not hide the figures
+                 column_widths=["40%", "14%", "16%", "14%", "16%"])
     gr.Markdown(_comparison_note())
     gr.Markdown(_accuracy_line())
     button.click(classify, text, [tuned, frozen, notes], api_name="classify_sentiment").then(
@@ -291,7 +292,8 @@ def _build_gpt() -> None:
             output = gr.Textbox(label="Generated text", lines=5)
             notes = gr.Markdown()
             probs = gr.Plot(label="Confidence per step")
-    steps = gr.Dataframe(label="Next-token probabilities at each step", interactive=False, wrap=True)
+    steps = gr.Dataframe(label="Next-token probabilities at each step", interactive=False, wrap=True,
+                         headers=["step", "chosen token", "p(chosen)", "p(chosen) as sampled", "most likely next tokens"])
     attention = gr.Plot(label="Causal attention")
     inputs = [prompt, max_new_tokens, temperature, seed, top_k]
     outputs = [output, steps, notes]
