@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def block_outbound_network():
     yield outbound_attempts
     socket.socket.connect = _real_connect
     socket.socket.connect_ex = _real_connect_ex
+
+
+@pytest.fixture(scope="session", autouse=True)
+def contained_temp_files(tmp_path_factory):
+    """gradio_client downloads every output file through a new folder in the temp dir and leaves
+    that folder behind (about 180 a run in /tmp). Keep them in pytest's own temp dir, which pytest prunes."""
+    original = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tmp"))
+    yield
+    tempfile.tempdir = original
 
 
 def free_port() -> int:

@@ -328,6 +328,19 @@ def test_tab_attention_explorer_in_the_browser(page, artifacts):
     page.wait_for_function("() => document.body.innerText.includes('cat attends most to')", timeout=240_000)
 
 
+def test_tab_comparison_table_shows_every_figure_without_scrolling(page):
+    """The long name of the served approach once pushed the test-accuracy column off-screen."""
+    from tests.conftest import open_tab
+
+    open_tab(page, "Transformers")
+    table = page.locator("#tab-transformer .table-container").filter(has_text="small transformer from scratch").first
+    table.wait_for(timeout=60_000)
+    shown = table.evaluate("""t => { const box = t.querySelector('.table-wrap').getBoundingClientRect();
+        return [...t.querySelectorAll('th')].map(th => [th.innerText.trim(), th.getBoundingClientRect().right <= box.right + 1]); }""")
+    headers = {name: visible for name, visible in shown if name}
+    assert "test accuracy" in headers and all(headers.values()), headers
+
+
 def test_tab_generation_in_the_browser(page, artifacts):
     """Generate shows the text first; the two figures of that text fill in right after."""
     from tests.conftest import app_errors, open_tab
