@@ -252,7 +252,7 @@ def train_one(name: str, splits, args) -> dict:
             "test_acc_per_class": per_class,
         },
         "headline_metric": "test_acc_heldout_speakers",
-        "target": "issue 6 asked for >= 0.90 on held-out speakers: "
+        "target": "target ≥ 90 % on held-out speakers: "
                   + ("met." if test_acc >= 0.90 else f"NOT met ({test_acc:.1%}); weakest classes: "
                      + ", ".join(sorted(per_class, key=per_class.get)[:2]) + "."),
         "labels": data.LABELS,

@@ -476,7 +476,7 @@ def measure_served() -> dict:
                        "cpu_ms_per_sentence_batched": round(1000 * (time.monotonic() - t) / n_test, 1),
                        "out_of_domain_accuracy": {name: round(infer.accuracy_on_file(path), 4)
                                                   for name, path in data.OUT_OF_DOMAIN_FILES.items()}}
-    card["target"] = (f"issue 7: >= 0.85 on held-out sentences: {'met' if test_acc >= 0.85 else 'NOT met'} "
+    card["target"] = (f"target ≥ 85 % on held-out sentences: {'met' if test_acc >= 0.85 else 'NOT met'} "
                       f"({test_acc:.3f})")
     card["metrics_command"] = "python -m apps.transformer.train measure (also the last step of `sentiment`)"
     card = update_card(SENTIMENT_PATH, card)
