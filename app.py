@@ -59,6 +59,8 @@ CSS = """
 .checkpoint-error { border-left: 4px solid #d97706; padding-left: 8px; }
 /* Gradio lets table cells break anywhere, so a narrow column shows "mode l"; break long words only. */
 .prose table th, .prose table td { overflow-wrap: break-word; word-break: normal; }
+/* A plot's floating label badge would cover its figure's own title: start the figure below it. */
+.block:has(> label.float) .matplotlib { padding-top: 2.6em; }
 """
 # Uploads above this are refused by Gradio before any handler runs (phones send big files).
 MAX_FILE_SIZE = "25mb"

@@ -174,6 +174,15 @@ def draw_stroke(page, points, steps: int = 10) -> None:
     page.mouse.up()
 
 
+def plot_labels_over_figures(page, scope: str) -> list[str]:
+    """Labels of the plots under `scope` whose floating badge overlaps the figure (its title)."""
+    return page.evaluate("""scope => [...document.querySelectorAll(scope + ' .block')].flatMap(block => {
+        const label = block.querySelector(':scope > label.float'), img = block.querySelector('.matplotlib img');
+        if (!label || !img || label.offsetParent === null || img.offsetParent === null) return [];
+        return label.getBoundingClientRect().bottom > img.getBoundingClientRect().top + 1 ? [label.innerText] : [];
+    })""", scope)
+
+
 def app_errors(page) -> list[str]:
     """The page's console errors, less the browser's request for a favicon the app does not serve."""
     return [e for e in page.console_errors if "Error" in e and "favicon" not in e]

@@ -7,7 +7,7 @@ import time
 import pytest
 from gradio_client.exceptions import AppError
 
-from tests.conftest import open_tab
+from tests.conftest import open_tab, plot_labels_over_figures
 
 
 def test_endpoints_are_named(client):
@@ -88,4 +88,5 @@ def test_tab_ui_shows_sample_and_results(page):
     page.wait_for_function(
         """() => [...document.querySelectorAll('#tab-memory img')]
                  .filter(i => i.src.startsWith('data:image')).length >= 3""", timeout=30_000)
+    assert plot_labels_over_figures(page, "#tab-memory") == []  # the badges once hid the figures' titles
     assert not [e for e in page.console_errors if "memory" in e.lower()]
