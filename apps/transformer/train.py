@@ -477,7 +477,7 @@ def measure_served() -> dict:
                        "out_of_domain_accuracy": {name: round(infer.accuracy_on_file(path), 4)
                                                   for name, path in data.OUT_OF_DOMAIN_FILES.items()}}
     card["target"] = (f"target ≥ 85 % on held-out sentences: {'met' if test_acc >= 0.85 else 'NOT met'} "
-                      f"({test_acc:.3f})")
+                      f"({test_acc:.1%})")
     card["metrics_command"] = "python -m apps.transformer.train measure (also the last step of `sentiment`)"
     card = update_card(SENTIMENT_PATH, card)
     print(json.dumps(card["metrics"]), flush=True)
