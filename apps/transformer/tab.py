@@ -141,11 +141,13 @@ def generate(prompt, max_new_tokens, temperature, seed, top_k):
     return result.text, _steps_table(result), _notes(result.notes)
 
 
+STEP_COLUMNS = ["step", "chosen token", "p(chosen)", "p(chosen) as sampled", "most likely next tokens"]
+
+
 def _steps_table(result) -> pd.DataFrame:
-    return pd.DataFrame([{"step": i + 1, "chosen token": repr(s["token"]), "p(chosen)": round(s["probability"], 3),
-                          "p(chosen) as sampled": round(s["sampling_probability"], 3),
-                          "most likely next tokens": ", ".join(f"{t!r} {p:.2f}" for t, p in s["top_5"])}
-                         for i, s in enumerate(result.steps)])
+    return pd.DataFrame([(i + 1, repr(s["token"]), round(s["probability"], 3), round(s["sampling_probability"], 3),
+                          ", ".join(f"{t!r} {p:.2f}" for t, p in s["top_5"])) for i, s in enumerate(result.steps)],
+                        columns=STEP_COLUMNS)
 
 
 @guard("Explaining the generation")
@@ -293,7 +295,7 @@ def _build_gpt() -> None:
             notes = gr.Markdown()
             probs = gr.Plot(label="Confidence per step")
     steps = gr.Dataframe(label="Next-token probabilities at each step", interactive=False, wrap=True,
-                         headers=["step", "chosen token", "p(chosen)", "p(chosen) as sampled", "most likely next tokens"])
+                         headers=STEP_COLUMNS)
     attention = gr.Plot(label="Causal attention")
     inputs = [prompt, max_new_tokens, temperature, seed, top_k]
     outputs = [output, steps, notes]
