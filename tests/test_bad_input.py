@@ -282,3 +282,39 @@ def test_bad_input_gets_a_clear_message_and_the_server_keeps_serving(client, ava
     for leak in ("Traceback", 'File "/', "site-packages"):
         assert leak not in message, message
     assert client.predict(*HEALTHY[1], api_name=HEALTHY[0]) == "ok"
+
+
+# ---------------------------------------------------------------- forecast: hostile CSVs (issue 21)
+# Small files that claim a lot: each must be refused with one sentence, fast, through the API.
+
+def _hostile_csvs(d: Path) -> dict[str, Path]:
+    dates = [f"2020-01-01 {i // 60:02d}:{i % 60:02d}" for i in range(200)]
+    dates[5] = "1700-01-01 00:00"  # one mistyped year: a span of 168 million minutes
+    texts = {
+        "letters": "abcdefghijklmnopqrstuvwxyz" * 40_000,  # one 1 MB line: no delimiter in it
+        "200k columns": "\n".join(",".join(f"{i:08d}" for i in range(200_000)) for _ in range(2)),
+        "10k columns": ",".join("1" * 10_000) + "\n" + ",".join("2" * 10_000) + "\n",
+        "1700 minute": "date,value\n" + "".join(f"{t},{i}\n" for i, t in enumerate(dates)),
+    }
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = d / (name.replace(" ", "_") + ".csv")
+        paths[name].write_text(text)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def hostile_csvs(tmp_path_factory) -> dict[str, Path]:
+    return _hostile_csvs(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.mark.parametrize("name, message", [("letters", "longer than 64 KB"), ("200k columns", "longer than 64 KB"),
+                                           ("10k columns", "limit is 50"), ("1700 minute", "limit")])
+def test_forecast_hostile_csv_is_refused_fast(client, hostile_csvs, name, message):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(hostile_csvs[name])), 12, api_name="/forecast_csv")
+    assert time.monotonic() - start < 20  # refused in well under a second in-process; the rest is the queue
+    assert client.predict(*HEALTHY[1], api_name=HEALTHY[0]) == "ok"

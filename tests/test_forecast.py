@@ -233,3 +233,62 @@ def test_year_columns_and_numbers_that_are_not_dates():
     sales_first = pd.DataFrame({"sales": np.random.default_rng(0).integers(1000, 2999, 100),
                                 "when": pd.date_range("2020-01-01", periods=100).strftime("%d/%m/%Y")})
     assert data.detect_columns(sales_first) == ("when", "sales")
+
+# ---------------------------------------------------------------------------------- hostile files
+# Each must be refused with a clear sentence, quickly, and without building anything the size of
+# what it claims (issue 21: a 1 MB line of letters once cost 3.1 GB, a 1700-dated row 1.3 GB).
+
+
+def _hostile_files(tmp_path) -> dict:
+    files = {}
+    files["letters"] = tmp_path / "letters.csv"
+    files["letters"].write_text("abcdefghijklmnopqrstuvwxyz" * 40_000)  # one 1 MB line, no delimiter
+    files["200k columns"] = tmp_path / "wide.csv"
+    files["200k columns"].write_text("\n".join(",".join(f"{i:08d}" for i in range(200_000)) for _ in range(2)))
+    files["10k columns"] = tmp_path / "wide_small.csv"  # a header that fits in the sample
+    files["10k columns"].write_text(",".join("1" * 10_000) + "\n" + ",".join("2" * 10_000) + "\n")
+    files["wide row"] = tmp_path / "wide_row.csv"
+    files["wide row"].write_text("date,value\n2020-01-01,1\n" + ",".join(["123456789"] * 200_000) + "\n")
+    dates = pd.date_range("2020-01-01", periods=200, freq="min").strftime("%Y-%m-%d %H:%M").tolist()
+    dates[5] = "1700-01-01 00:00"  # one mistyped year: 168 million minutes of span
+    files["1700 minute"] = tmp_path / "old.csv"
+    pd.DataFrame({"date": dates, "value": np.arange(200)}).to_csv(files["1700 minute"], index=False)
+    return files
+
+
+HOSTILE_MESSAGES = {"letters": "longer than 64 KB", "200k columns": "longer than 64 KB",
+                    "10k columns": "limit is 50", "wide row": "could not be read as CSV|fields",
+                    "1700 minute": "span 168,303,080 minutes"}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE_MESSAGES))
+def test_hostile_csv_is_refused_quickly_and_in_little_memory(tmp_path, kind):
+    import time
+    import tracemalloc
+
+    path = _hostile_files(tmp_path)[kind]
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(BadInput, match=HOSTILE_MESSAGES[kind]):
+            infer.inspect_csv(path)  # what the browser runs on upload
+        with pytest.raises(BadInput, match=HOSTILE_MESSAGES[kind]):
+            infer.forecast_csv(path, 12)
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 300 * 2**20, f"{peak / 2**20:.0f} MB"
+    assert seconds < 5, f"{seconds:.1f} s"  # measured under 0.3 s on a 2-core box
+
+
+def test_delimiters_are_only_real_ones(tmp_path):
+    rows = "".join(f"2020-01-{d:02d}{{sep}}{d}.5\n" for d in range(1, 29))
+    for sep in (",", ";", "\t", "|"):
+        path = write(tmp_path, f"date{sep}value\n" + rows.replace("{sep}", sep), name=f"s{ord(sep)}.csv")
+        assert list(data.read_table(path).columns) == ["date", "value"], repr(sep)
+    path = write(tmp_path, "reading\n" + "".join(f"{v}\n" for v in range(100)), name="one.csv")
+    assert list(data.read_table(path).columns) == ["reading"]  # one column: no delimiter at all
+    too_many = write(tmp_path, ",".join(f"c{i}" for i in range(60)) + "\n" + ",".join("1" * 60) + "\n", "w.csv")
+    with pytest.raises(BadInput, match="60 columns; the limit is 50"):
+        data.read_table(too_many)

@@ -10,6 +10,7 @@ transform unchanged, so forecasting log-prices and exponentiating keeps the inte
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -258,8 +259,21 @@ _PERIOD_CANDIDATES = {"min": [60], "h": [24, 168], "D": [7, 365], "W": [52], "M"
                       None: []}
 
 
+DETECT_ROWS = 2_000  # columns are recognised on this many evenly spaced rows (a 200,000-row file: fast)
+MAX_COLUMNS = 50  # a series needs a date and a value column; a few dozen covers any sensible export
+MAX_CELLS = 2_000_000  # rows x columns read into memory (about 100 MB as pandas objects)
+SAMPLE_BYTES = 64 * 1024  # the delimiter and the header are read from this much of the file
+DELIMITERS = ",;\t|"  # the only characters taken as delimiters (a letter never is)
+
+
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read an uploaded CSV with clear messages for the usual ways a file goes wrong."""
+    """Read an uploaded CSV with clear messages for the usual ways a file goes wrong.
+
+    Hostile files are refused before anything proportional to them is built: the delimiter is
+    one of `, ; tab |`, chosen on the first 64 KB; the header may have at most MAX_COLUMNS
+    columns; rows x columns (estimated from the sample) at most MAX_CELLS; then pandas' C
+    parser reads at most MAX_ROWS + 1 rows.
+    """
     if path is None:
         raise BadInput("No file uploaded. Upload a CSV with a date column and a value column.")
     path = str(path)
@@ -269,26 +283,78 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if size > MAX_FILE_BYTES:
         raise BadInput(f"The file is {size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
                        "Upload a shorter series (for example, aggregate it to daily or monthly values).")
+    with open(path, "rb") as f:
+        raw = f.read(SAMPLE_BYTES)
+    lines = _sample_lines(raw, complete=size <= SAMPLE_BYTES)
+    sep = sniff_delimiter(lines)
+    header = next(csv.reader(lines[:1], delimiter=sep))
+    if len(header) > MAX_COLUMNS:
+        raise BadInput(f"The file has {len(header):,} columns; the limit is {MAX_COLUMNS}. "
+                       "Keep the date column and the value column (and a few others at most).")
+    widest = max(len(row) for row in csv.reader(lines, delimiter=sep))
+    if widest > MAX_COLUMNS:
+        raise BadInput(f"A row in the file has {widest:,} fields; the limit is {MAX_COLUMNS} columns. "
+                       "Check the delimiter, or keep only the date and value columns.")
+    est_rows = min(MAX_ROWS + 1, size * len(lines) // max(1, sum(len(s) + 1 for s in lines)))
+    if est_rows * len(header) > MAX_CELLS:
+        raise BadInput(f"The file holds about {est_rows:,} rows of {len(header)} columns, more than the "
+                       f"{MAX_CELLS:,} values allowed. Keep only the date and value columns.")
     try:
-        df = pd.read_csv(path, sep=None, engine="python", nrows=MAX_ROWS + 1, skipinitialspace=True)
+        df = pd.read_csv(path, sep=sep, engine="c", nrows=MAX_ROWS + 1, skipinitialspace=True,
+                         encoding="utf-8-sig", low_memory=False)
     except pd.errors.EmptyDataError:
         raise BadInput("The file has no rows or columns. Upload a CSV with a header row.") from None
     except UnicodeDecodeError:
         raise BadInput("The file is not a text CSV (it could not be read as UTF-8).") from None
-    except (pd.errors.ParserError, ValueError, csv_error()) as e:
+    except (pd.errors.ParserError, ValueError, csv.Error) as e:
         raise BadInput(f"The file could not be read as CSV ({str(e).splitlines()[0][:200]}).") from None
     if len(df) > MAX_ROWS:
         raise BadInput(f"The file has more than {MAX_ROWS:,} rows. The limit is {MAX_ROWS:,}: "
                        "aggregate it (e.g. hourly to daily) or upload the most recent part.")
+    if df.shape[1] > MAX_COLUMNS:  # the sample said otherwise; the rest of the file disagrees
+        raise BadInput(f"The file has more than {MAX_COLUMNS} columns. Keep the date and value columns.")
     if df.empty or df.shape[1] == 0:
         raise BadInput("The file has a header but no data rows.")
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
 
-def csv_error():
-    import csv
-    return csv.Error
+def _sample_lines(raw: bytes, complete: bool) -> list[str]:
+    """The sample's non-blank lines as text (the last, possibly cut-off line dropped unless the
+    sample is the whole file); BadInput for binary data or a first line longer than the sample."""
+    if b"\x00" in raw:
+        raise BadInput("The file is not a text CSV (it contains binary data).")
+    if not complete:
+        cut = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
+        if cut < 0:
+            raise BadInput(f"The first line of the file is longer than {SAMPLE_BYTES // 1024} KB: this is not a "
+                           "CSV of a time series (expected a header such as `date,value`).")
+        raw = raw[:cut]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput("The file is not a text CSV (it could not be read as UTF-8).") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise BadInput("The file has no rows or columns. Upload a CSV with a header row.")
+    return lines
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter among `, ; tab |` that splits the sample's lines into the same number (> 1)
+    of fields most consistently (ties: more fields); "," when none splits them (one column)."""
+    best, best_score = ",", (0.0, 1)
+    for sep in DELIMITERS:
+        if not any(sep in line for line in lines):
+            continue
+        counts = pd.Series([len(row) for row in csv.reader(lines, delimiter=sep)])
+        mode = int(counts.mode().iloc[0])
+        if mode < 2:
+            continue
+        score = (float((counts == mode).mean()), mode)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _parse_dates(column: pd.Series, detecting: bool = False) -> pd.Series:
@@ -312,7 +378,10 @@ def _parse_dates(column: pd.Series, detecting: bool = False) -> pd.Series:
         # day-first, whichever reads more rows; per-row guessing only when neither fits.
         parsed = min((pd.to_datetime(text, errors="coerce", dayfirst=d) for d in (False, True)),
                      key=lambda p: p.isna().sum())
-        if parsed.isna().mean() > 0.1:
+        if parsed.isna().mean() > 0.1:  # per-row parsing is slow: try it on a sample first
+            probe = text.iloc[:: -(-len(text) // DETECT_ROWS)]
+            if pd.to_datetime(probe, errors="coerce", format="mixed").isna().mean() >= parsed.isna().mean():
+                return parsed
             mixed = pd.to_datetime(text, errors="coerce", format="mixed")
             parsed = mixed if mixed.isna().sum() < parsed.isna().sum() else parsed
         return parsed
@@ -334,8 +403,9 @@ def detect_columns(df: pd.DataFrame) -> tuple[str, str]:
     """(date column, value column): the first column that reads as dates, and the first other
     column that reads as numbers. The date is ROW_ORDER when no column reads as dates."""
     date_col = ROW_ORDER
+    sample = df if len(df) <= DETECT_ROWS else df.iloc[:: -(-len(df) // DETECT_ROWS)]  # evenly spaced rows
     for col in df.columns:
-        filled = df[col][~_is_blank(df[col])]
+        filled = sample[col][~_is_blank(sample[col])]
         named_like_time = any(w in col.lower() for w in ("date", "time", "year", "month", "day", "week", "period"))
         if len(filled) and _parse_dates(filled, detecting=not named_like_time).notna().mean() >= 0.9:
             date_col = col
@@ -343,7 +413,7 @@ def detect_columns(df: pd.DataFrame) -> tuple[str, str]:
     for col in df.columns:
         if col == date_col:
             continue
-        filled = df[col][~_is_blank(df[col])]
+        filled = sample[col][~_is_blank(sample[col])]
         if len(filled) and _numeric(filled).notna().mean() >= 0.5:
             return date_col, col
     raise BadInput("No column of numbers was found. The CSV needs a value column, e.g. "
@@ -411,10 +481,13 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
         if duplicates:
             notes.append(f"{duplicates} rows shared a {freq_name} with another row; values in the same "
                          f"{freq_name} were averaged.")
+        first, last = frame["period"].min(), frame["period"].max()
+        steps = (last - first).n + 1  # arithmetic on two periods: nothing the size of the span is built
+        if steps > MAX_ROWS:
+            raise BadInput(f"The dates span {steps:,} {freq_name}s (from {first} to {last}), more than the "
+                           f"{MAX_ROWS:,} limit. Check for a mistyped date, or upload a shorter range.")
         frame = frame.groupby("period")["value"].mean()
-        full = pd.period_range(frame.index.min(), frame.index.max(), freq=freq)
-        if len(full) > MAX_ROWS:
-            raise BadInput(f"The dates span {len(full):,} {freq_name}s, more than the {MAX_ROWS:,} limit.")
+        full = pd.period_range(first, last, freq=freq)
         gaps = len(full) - len(frame)
         frame = frame.reindex(full).to_frame("value")
         if gaps:
