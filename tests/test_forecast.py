@@ -154,8 +154,9 @@ def test_numeric_years_are_dates():
     assert series.labels(0, 2) == ["1900", "1901"] and series.period == 1
 
 
-@pytest.mark.parametrize("horizon, message", [(0, "at least 1"), (-3, "at least 1"), (40, "at most"),
-                                              (2.5, "whole number"), ("x", "whole number")])
+@pytest.mark.parametrize("horizon, message", [(0, r"from 1 to 1,500 \(got 0\)"), (-3, "from 1 to"),
+                                              (40, "at most 16 steps"), (2.5, "whole number"),
+                                              ("x", "whole number"), (float("nan"), "finite")])
 def test_bad_horizons(tmp_path, horizon, message):
     path = tmp_path / "m.csv"
     monthly_csv(80).to_csv(path, index=False)
@@ -258,7 +259,7 @@ def _hostile_files(tmp_path) -> dict:
 
 HOSTILE_MESSAGES = {"letters": "longer than 64 KB", "200k columns": "longer than 64 KB",
                     "10k columns": "limit is 50", "wide row": "could not be read as CSV|fields",
-                    "1700 minute": "span 168,303,080 minutes"}
+                    "1700 minute": "span 168,303,080 steps of one minute"}
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE_MESSAGES))
@@ -292,3 +293,78 @@ def test_delimiters_are_only_real_ones(tmp_path):
     too_many = write(tmp_path, ",".join(f"c{i}" for i in range(60)) + "\n" + ",".join("1" * 60) + "\n", "w.csv")
     with pytest.raises(BadInput, match="60 columns; the limit is 50"):
         data.read_table(too_many)
+
+# ---------------------------------------------------------------------------------- the data's own grid
+
+
+def _stepped(freq: str, n: int, m: int, seed: int = 0) -> pd.DataFrame:
+    t = np.arange(n)
+    dates = pd.date_range("2021-03-01", periods=n, freq=freq)
+    values = 10 + np.sin(2 * np.pi * t / m) + 0.1 * np.random.default_rng(seed).standard_normal(n)
+    return pd.DataFrame({"time": dates.strftime("%Y-%m-%d %H:%M:%S"), "v": values})
+
+
+@pytest.mark.parametrize("freq, n, m, step, labels", [
+    ("1s", 400, 60, "second", ["2021-03-01 00:00:00", "2021-03-01 00:00:01"]),
+    ("10s", 500, 6, "10 seconds", ["2021-03-01 00:00:00", "2021-03-01 00:00:10"]),
+    ("15min", 600, 96, "15 minutes", ["2021-03-01 00:00", "2021-03-01 00:15"]),
+    ("30min", 600, 48, "30 minutes", ["2021-03-01 00:00", "2021-03-01 00:30"]),
+    ("2h", 300, 12, "2 hours", ["2021-03-01 00:00", "2021-03-01 02:00"]),
+    ("D", 800, 7, "day", ["2021-03-01", "2021-03-02"]),
+    ("MS", 120, 12, "month", ["2021-03", "2021-04"]),
+])
+def test_series_keep_their_own_grid_and_season(freq, n, m, step, labels):
+    series = data.series_from_table(_stepped(freq, n, m))
+    assert len(series) == n and series.step == step and series.notes == ()  # nothing averaged or added
+    assert series.labels(0, 2) == labels
+    assert series.period == m
+
+
+def test_period_candidates_follow_the_step():
+    grid = lambda freq, seconds, months=0: data.Grid(freq, "", seconds, months)  # noqa: E731
+    assert data.period_candidates(grid("30min", 1800)) == [48, 336]
+    assert data.period_candidates(grid("s", 1)) == [60]
+    assert data.period_candidates(grid("h", 3600)) == [24, 168]
+    assert data.period_candidates(grid("2h", 7200)) == [12, 84]
+    assert data.period_candidates(grid("D", 86400)) == [7, 365]
+    assert data.period_candidates(grid("M", 0, 1)) == [12] and data.period_candidates(grid("Q", 0, 3)) == [4]
+    assert data.period_candidates(grid("Y", 0, 12)) == []
+
+
+def test_irregular_steps_are_placed_on_a_stated_grid():
+    df = _stepped("30min", 300, 48)
+    jitter = np.random.default_rng(1).integers(-120, 120, len(df))  # up to 2 minutes off
+    df["time"] = (pd.to_datetime(df["time"]) + pd.to_timedelta(jitter, unit="s")).dt.strftime("%Y-%m-%d %H:%M:%S")
+    series = data.series_from_table(df)
+    assert series.step == "30 minutes" and len(series) == 300
+    assert any("not evenly spaced" in n and "30 minutes" in n for n in series.notes)
+
+
+def test_a_short_monthly_series_fits_at_every_allowed_horizon():
+    """120 monthly points at H = 24 once had no training window at all (loss NaN at step 0)."""
+    from apps.forecast.fitting import train_forecaster
+
+    df = monthly_csv(120, noise=0.5)
+    most = data.max_horizon(120, 12)
+    assert most == 29
+    for h in range(1, most + 1):
+        series = data.series_from_table(df, horizon=h)
+        train, val, test_start = data.split_origins(len(series), series.window, h)
+        assert len(train) >= data.MIN_TRAIN_WINDOWS and len(val) >= 1, h
+        assert val[-1] + h <= test_start and train[-1] + h <= val[0], h  # no target seen twice
+        fitted = train_forecaster([series], "lstm", epochs=1)
+        assert np.isfinite(fitted.best_val_loss), h
+    with pytest.raises(BadInput, match="largest this series allows is 29"):
+        data.series_from_table(df, horizon=30)
+
+
+def test_upload_at_the_largest_horizon_serves_the_method_best_on_validation(tmp_path, monkeypatch):
+    monkeypatch.setattr(infer, "FIT_BUDGET_S", 12.0)  # the recipe, on a shorter clock
+    path = tmp_path / "m.csv"
+    monthly_csv(120, noise=0.5).to_csv(path, index=False)
+    report, _ = infer.forecast_csv(path, 29)
+    table = report.metrics
+    assert np.isfinite(table["MASE"]).all() and np.isfinite(table["validation MASE"]).all()
+    assert report.served == min(report.validation, key=report.validation.get)
+    assert table["method"].iloc[-1].startswith(f"served: {report.served}") and len(report.future) == 29
+    assert "validation block" in infer.verdict(report)

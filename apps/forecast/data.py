@@ -41,6 +41,7 @@ class Series:
     #                             lie outside anything seen in training (the network would extrapolate)
     unit: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)  # corrections made while reading it
+    step: str = ""  # one step of the grid, readable ("30 minutes", "month"); "" for bundled series
 
     def __len__(self) -> int:
         return len(self.values)
@@ -227,22 +228,34 @@ def window_input(series: Series, scaler: Scaler, origin: int) -> np.ndarray:
     return features(z[origin - L:origin], np.arange(origin - L, origin), scaler, series)
 
 
+def validation_count(n: int, window: int, horizon: int) -> int:
+    """How many validation origins: H when the series leaves MIN_TRAIN_WINDOWS training windows
+    after them, fewer (at least 1) when it is shorter. A series too short for even one (a short
+    series in a multi-series checkpoint, GOOG) keeps H: it then adds validation windows only."""
+    spare = n - 3 * horizon - window + 2 - MIN_TRAIN_WINDOWS
+    return horizon if spare < 1 else int(min(horizon, spare))
+
+
 def split_origins(n: int, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Origins for training and validation, and the start of the held-out test block.
 
-    Test: the last H points (the backtest). Validation: the H origins whose targets end just
-    before the test block (used only to keep the best epoch). Training: every origin whose
-    targets end before the validation targets start. No target is ever seen twice.
+    Test: the last H points (the backtest). Validation: the V origins (V = H unless the series is
+    short, see validation_count) whose targets end just before the test block; used only to keep
+    the best epoch. Training: every origin whose targets end before the validation targets start.
+    No target is ever seen twice. (Before V could shrink, a 120-month series at H = 24 had no
+    training window left at all: the loss was the mean of nothing, NaN at step 0.)
     """
     test_start = n - horizon
-    val_origins = np.arange(test_start - 2 * horizon + 1, test_start - horizon + 1)
+    v = validation_count(n, window, horizon)
+    val_origins = np.arange(test_start - horizon - v + 1, test_start - horizon + 1)
     train_last = val_origins[0] - horizon  # targets of origin o end at o+H-1 < first val target
     train_origins = np.arange(window, train_last + 1)
     return train_origins, val_origins, test_start
 
 
 def min_length(window: int, horizon: int) -> int:
-    """Shortest series that leaves MIN_TRAIN_WINDOWS training windows after validation and test."""
+    """Shortest series that leaves MIN_TRAIN_WINDOWS training windows after a validation window
+    and the test block: L + 3H + MIN_TRAIN_WINDOWS - 1 (one validation origin spans H targets)."""
     return window + 3 * horizon + MIN_TRAIN_WINDOWS - 1
 
 
@@ -251,12 +264,90 @@ def min_length(window: int, horizon: int) -> int:
 
 ROW_ORDER = "(none: use row order)"
 
-_FREQ_BY_DAYS = [  # (typical step in days, pandas period frequency, readable name)
-    (1 / 1440, "min", "minute"), (1 / 24, "h", "hour"), (1, "D", "day"), (7, "W", "week"),
-    (30.4, "M", "month"), (91.3, "Q", "quarter"), (365.25, "Y", "year"),
-]
-_PERIOD_CANDIDATES = {"min": [60], "h": [24, 168], "D": [7, 365], "W": [52], "M": [12], "Q": [4], "Y": [],
-                      None: []}
+@dataclass(frozen=True)
+class Grid:
+    """The regular time grid of an uploaded series, taken from the data's own step."""
+    freq: str        # pandas Period frequency: "s", "10s", "30min", "2h", "D", "7D", "M", "Q", "3M", "Y"
+    name: str        # one step, readable: "30 minutes", "month", "business day"
+    seconds: float   # length of one step (a month counts 30.44 days): seasonal periods follow from it
+    months: int = 0  # calendar steps: months per step (0: a fixed length in seconds)
+
+
+_UNITS = ((86400, "D", "day"), (3600, "h", "hour"), (60, "min", "minute"), (1, "s", "second"))
+_MONTH_S = 365.2425 / 12 * 86400
+# Natural cycles a season can follow: a minute, hour, day, week and year (seconds).
+CYCLES_S = (60, 3600, 86400, 7 * 86400, 365.2425 * 86400)
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{n} {word}s"
+
+
+def infer_grid(dates: pd.Series) -> Grid:
+    """The grid of sorted, distinct dates: pandas' own frequency when the dates are exactly
+    regular, else the median step read as a whole number of months, days, hours, minutes or
+    seconds (the largest unit it is a multiple of, within 2%). Weekday-only data (stock prices)
+    get a daily grid: the weekends become gaps, filled and stated like any other gap."""
+    unique = pd.DatetimeIndex(dates.drop_duplicates().sort_values()).as_unit("s")  # s: no int64 overflow
+    if len(unique) < 2:
+        raise BadInput("All dates are the same; a time series needs at least two different dates.")
+    steps = np.diff(unique.asi8).astype(float)  # seconds
+    median = float(np.median(steps))
+    if median < 1:
+        raise BadInput("The dates are less than a second apart; the shortest step this tab handles is one second.")
+    if median >= 27 * 86400:  # calendar months (28-31 days), quarters, years
+        months = max(1, int(round(median / _MONTH_S)))
+        if months % 12 == 0:
+            freq, name = ("Y" if months == 12 else f"{months // 12}Y"), _plural(months // 12, "year")
+        elif months == 3 and (unique.month % 3 == 1).all() | (unique.month % 3 == 0).all():
+            freq, name = "Q", "quarter"
+        else:
+            freq, name = ("M" if months == 1 else f"{months}M"), _plural(months, "month")
+        return Grid(freq, name, months * _MONTH_S, months)
+    for unit, code, word in _UNITS:
+        q = median / unit
+        n = int(round(q))
+        if n >= 1 and abs(q - n) <= 0.02 * q:
+            return Grid(code if n == 1 else f"{n}{code}", _plural(n, word), float(n * unit))
+    return Grid(f"{int(round(median))}s", _plural(int(round(median)), "second"), float(round(median)))
+
+
+def period_candidates(grid: Grid | None) -> list[int]:
+    """Seasonal periods worth testing on this grid: how many steps make a minute, hour, day,
+    week or year (when that is a whole number of steps, within 1%), from 3 up to a third of
+    MAX_POINTS. E.g. 30 min -> 48, 336; 1 s -> 60; 2 h -> 12, 84; daily -> 7, 365; monthly -> 12."""
+    if grid is None:
+        return []
+    if grid.months:
+        return [12 // grid.months] if 12 % grid.months == 0 and 12 // grid.months >= 2 else []
+    found = []
+    for cycle in CYCLES_S:
+        m = cycle / grid.seconds
+        if 3 <= round(m) <= MAX_POINTS // 3 and abs(m - round(m)) <= 0.01 * m:
+            found.append(int(round(m)))
+    return found
+
+
+def place_on_grid(dates: pd.Series, grid: Grid) -> tuple[np.ndarray, pd.Period, int]:
+    """Each date's step number on the grid that starts at the first date, the first period, and the
+    number of steps the dates span (computed before anything of that size is built)."""
+    t = pd.DatetimeIndex(dates).as_unit("s")  # whole seconds: 300 years in ns would overflow int64
+    t0 = t.min()
+    first = pd.Period(t0, freq=grid.freq)
+    if grid.months:
+        months = (t.year - t0.year) * 12 + (t.month - t0.month)
+        k = np.round(np.asarray(months) / grid.months).astype(np.int64)
+    else:
+        k = np.round((t.asi8 - t.asi8.min()) / grid.seconds).astype(np.int64)
+    return k, first, int(k.max()) + 1
+
+
+def _off_grid(dates: pd.Series, grid: Grid) -> bool:
+    """True when some steps between distinct dates are not whole multiples of the grid's step."""
+    if grid.months:
+        return False
+    steps = np.diff(np.unique(pd.DatetimeIndex(dates).as_unit("s").asi8)) / grid.seconds
+    return bool((np.abs(steps - np.round(steps)) > 0.02).any() or (steps < 0.5).any())
 
 
 DETECT_ROWS = 2_000  # columns are recognised on this many evenly spaced rows (a 200,000-row file: fast)
@@ -420,16 +511,6 @@ def detect_columns(df: pd.DataFrame) -> tuple[str, str]:
                    "`date,value` then rows like `2020-01-01,12.5`.")
 
 
-def _infer_freq(dates: pd.Series) -> tuple[str | None, str]:
-    steps = dates.sort_values().diff().dropna()
-    steps = steps[steps > pd.Timedelta(0)]
-    if steps.empty:
-        raise BadInput("All dates are the same; a time series needs at least two different dates.")
-    days = steps.median() / pd.Timedelta(days=1)
-    _, freq, name = min(_FREQ_BY_DAYS, key=lambda f: abs(np.log(days / f[0])))
-    return freq, name
-
-
 def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str = "auto",
                       horizon: int | None = None, period: int | None = None, name: str = "your series") -> Series:
     """Turn an uploaded table into a regular Series, stating every correction in `notes`."""
@@ -462,7 +543,7 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
     if date_col == ROW_ORDER:
         notes.append("No date column was found, so rows are taken as equally spaced steps in file order.")
         frame = pd.DataFrame({"value": values.to_numpy()})
-        freq = None
+        grid = None
     else:
         dates = _parse_dates(df[date_col])
         bad = dates.isna()
@@ -475,23 +556,30 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
         frame = pd.DataFrame({"date": dates[~bad].to_numpy(), "value": values[~bad].to_numpy()})
         if not frame["date"].is_monotonic_increasing:
             notes.append("The rows were not in date order; they were sorted.")
-        freq, freq_name = _infer_freq(frame["date"])
-        frame["period"] = pd.PeriodIndex(frame["date"], freq=freq)
-        duplicates = int(frame["period"].duplicated().sum())
+        grid = infer_grid(frame["date"])
+        k, first, steps = place_on_grid(frame["date"], grid)
+        plural = grid.name + "s" if grid.name[0].isalpha() else grid.name  # "months"; "30 minutes"
+        if steps > MAX_ROWS:  # arithmetic on the dates: nothing the size of the span is built
+            raise BadInput(f"The dates span {steps:,} steps of {'one ' * grid.name[0].isalpha()}{grid.name} (from {frame['date'].min()} to "
+                           f"{frame['date'].max()}), more than the {MAX_ROWS:,} limit. Check for a mistyped "
+                           "date, or upload a shorter range.")
+        if _off_grid(frame["date"], grid):
+            gaps_s = np.diff(np.unique(frame["date"].to_numpy().astype("datetime64[s]").astype(np.int64)))
+            notes.append(f"The dates are not evenly spaced (steps from {pd.Timedelta(seconds=int(gaps_s.min()))} "
+                         f"to {pd.Timedelta(seconds=int(gaps_s.max()))}). They were placed on a grid of one step "
+                         f"every {grid.name} (the median step), starting at {first}; each value goes to the "
+                         "nearest step.")
+        frame["step"] = k
+        duplicates = int(frame["step"].duplicated().sum())
         if duplicates:
-            notes.append(f"{duplicates} rows shared a {freq_name} with another row; values in the same "
-                         f"{freq_name} were averaged.")
-        first, last = frame["period"].min(), frame["period"].max()
-        steps = (last - first).n + 1  # arithmetic on two periods: nothing the size of the span is built
-        if steps > MAX_ROWS:
-            raise BadInput(f"The dates span {steps:,} {freq_name}s (from {first} to {last}), more than the "
-                           f"{MAX_ROWS:,} limit. Check for a mistyped date, or upload a shorter range.")
-        frame = frame.groupby("period")["value"].mean()
-        full = pd.period_range(first, last, freq=freq)
-        gaps = len(full) - len(frame)
-        frame = frame.reindex(full).to_frame("value")
+            notes.append(f"{duplicates} rows fell on the same step ({grid.name}) as another row; values on "
+                         "the same step were averaged.")
+        frame = frame.groupby("step")["value"].mean()
+        gaps = steps - len(frame)
+        frame = frame.reindex(np.arange(steps)).to_frame("value")
+        frame.index = pd.period_range(first, periods=steps, freq=grid.freq)
         if gaps:
-            notes.append(f"{gaps} missing {freq_name}s in the date range were added as gaps.")
+            notes.append(f"{gaps} missing {plural} in the date range were added as gaps.")
     missing = int(frame["value"].isna().sum())
     if missing > 0.5 * len(frame):
         raise BadInput(f"More than half of the series is missing ({missing} of {len(frame)} steps).")
@@ -506,7 +594,7 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
         raise BadInput("The values include infinities; remove them and upload again.")
     index = frame.index if isinstance(frame.index, pd.PeriodIndex) else pd.RangeIndex(len(y))
 
-    m = suggest_period(y, freq) if not period else int(period)
+    m = suggest_period(y, grid) if not period else int(period)
     if m < 1:
         raise BadInput("The seasonal period must be 1 (no season) or more.")
     if m > len(y) // 2:
@@ -515,7 +603,8 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
     H = suggest_horizon(len(y), m) if not horizon else int(horizon)
     L = choose_window(len(y), m, H)
     return Series(name=name, values=y, index=index, period=m, window=L, horizon=H, notes=tuple(notes),
-                  phase_features=m > 1, level_feature=not is_trending(y[: len(y) - H]))
+                  phase_features=m > 1, level_feature=not is_trending(y[: len(y) - H]),
+                  step=grid.name if grid else "row")
 
 
 def is_trending(y: np.ndarray) -> bool:
@@ -525,20 +614,24 @@ def is_trending(y: np.ndarray) -> bool:
     return bool(y.var() > 0 and 1 - residual.var() / y.var() >= 0.5)
 
 
-def suggest_period(y: np.ndarray, freq: str | None) -> int:
-    """The candidate season for this frequency with the strongest autocorrelation (after removing
-    a straight-line trend), if it is clearly there (ACF >= 0.3); otherwise 1 (no season)."""
+def suggest_period(y: np.ndarray, grid: Grid | None) -> int:
+    """The candidate season of this grid (see period_candidates) with the strongest autocorrelation
+    after removing a straight-line trend (a longer one only if its ACF is 0.05 higher), if it is
+    clearly there: ACF(m) >= 0.3 and a peak, higher than ACF(m/2) (a smooth series is correlated at every short lag; a season peaks at m and dips
+    half-way). 1 (no season) otherwise."""
     detrended = y - np.polyval(np.polyfit(np.arange(len(y)), y, 1), np.arange(len(y)))
+
+    def acf(lag: int) -> float:
+        a, b = detrended[:-lag], detrended[lag:]
+        return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+
     best, best_acf = 1, 0.3
-    for m in _PERIOD_CANDIDATES.get(freq, []):
+    for m in period_candidates(grid):  # shortest first; a longer season must be clearly stronger
         if len(y) < 3 * m:
             continue
-        a, b = detrended[:-m], detrended[m:]
-        if a.std() == 0 or b.std() == 0:
-            continue
-        acf = float(np.corrcoef(a, b)[0, 1])
-        if acf >= best_acf:
-            best, best_acf = m, acf
+        peak = acf(m)
+        if peak >= best_acf + (0.05 if best > 1 else 0.0) and peak > acf(max(1, m // 2)):
+            best, best_acf = m, peak
     return best
 
 
@@ -573,5 +666,7 @@ def choose_window(n: int, period: int, horizon: int) -> int:
                        "windows, and validation and test blocks of H points each).")
     seasonal_span = 2 * period if period <= 60 else 90
     wanted = int(np.clip(max(seasonal_span, 3 * horizon), 12, 120))
-    fits = n - 3 * horizon - MIN_TRAIN_WINDOWS + 1
-    return int(max(min_window(period), min(wanted, fits)))
+    fits = n - 4 * horizon - MIN_TRAIN_WINDOWS + 2  # longest window that leaves H validation origins
+    if fits >= min_window(period):
+        return int(min(wanted, fits))
+    return min_window(period)  # a short series: the shortest window, and fewer validation origins

@@ -68,3 +68,44 @@ def ets_forecast(history, period: int, horizon: int) -> tuple[np.ndarray, str]:
                           model_kwargs=dict(error="add", trend="add", damped_trend=True)).fit(
             fit_kwargs=dict(disp=False))
         return np.asarray(fit.forecast(horizon)), "STL + ETS(A,Ad,N)"
+
+
+def ets_quantiles(history, period: int, horizon: int, damped: bool = True) -> tuple[np.ndarray, str]:
+    """ETS as in ets_forecast (damped or not), with its 80% prediction interval: (H, 3) [lower,
+    median, upper] and the label. The history goes in as a pandas Series: statsmodels' interval
+    code needs an index."""
+    import pandas as pd
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = pd.Series(np.asarray(history, float))
+    n = len(y)
+    trend = "Ad" if damped else "A"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if period <= 24:
+            seasonal = dict(seasonal="add", seasonal_periods=period) if period > 1 else {}
+            fit = ETSModel(y, error="add", trend="add", damped_trend=damped, **seasonal).fit(disp=False)
+            label = f"ETS(A,{trend},{'A' if period > 1 else 'N'})"
+        else:
+            from statsmodels.tsa.forecasting.stl import STLForecast
+
+            fit = STLForecast(y, ETSModel, period=period,
+                              model_kwargs=dict(error="add", trend="add", damped_trend=damped)).fit(
+                fit_kwargs=dict(disp=False))
+            label = f"STL + ETS(A,{trend},N)"
+        frame = fit.get_prediction(n, n + horizon - 1).summary_frame(alpha=0.2)
+    lower = next(c for c in frame.columns if c.endswith("lower"))
+    upper = next(c for c in frame.columns if c.endswith("upper"))
+    q = np.column_stack([frame[lower], frame["mean"], frame[upper]]).astype(float)
+    return np.sort(q, axis=1), label
+
+
+def seasonal_naive_quantiles(history, period: int, horizon: int) -> np.ndarray:
+    """Seasonal naive with an 80% interval from its own in-sample errors y_t - y_{t-m}: their 10%
+    and 90% quantiles, widened by sqrt(k) for the k-th season ahead (errors add up season by season)."""
+    history = np.asarray(history, float)
+    point = seasonal_naive(history, period, horizon)
+    errors = history[period:] - history[:-period]
+    lo, hi = np.quantile(errors, [0.1, 0.9])
+    k = np.sqrt(np.arange(horizon) // period + 1)
+    return np.column_stack([point + lo * k, point, point + hi * k])

@@ -55,6 +55,8 @@ def forecast_figure(series: data.Series, horizon: int, forecasts: dict[str, np.n
     x_future = x_axis(series, n, n + horizon)
     for name, label in (("lstm", "LSTM"), ("gru", "GRU")):
         _band(ax, x_future, forecasts[name], name, label)
+    for name in forecasts.keys() - {"lstm", "gru"}:  # a baseline served because it won on validation
+        _band(ax, x_future, forecasts[name], name, f"{name} (served: best on validation)")
     ax.set(title=f"Forecast: {horizon} steps past the end of the data", ylabel=series.unit or "value")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")

@@ -112,12 +112,14 @@ def inspect_csv(file):
 
     date_choices = [AUTO, ROW_ORDER, *info["columns"]]
     notes = "".join(f"\n- {n}" for n in info["notes"])
-    text = (f"Read {info['points']} points. Detected date column **{info['date']}**, value column "
-            f"**{info['value']}**; suggested seasonal period **{info['period']}** and horizon "
-            f"**{info['horizon']}** (at most {info['max_horizon']} for this length).{notes}")
+    text = (f"Read {info['points']} points, one every **{info['step']}**. Detected date column "
+            f"**{info['date']}**, value column **{info['value']}**; suggested seasonal period "
+            f"**{info['period']}** and horizon **{info['horizon']}** (at most {info['max_horizon']} for this "
+            f"length: a longer horizon would leave too few training windows).{notes}")
     return (gr.Dropdown(choices=date_choices, value=info["date"]),
             gr.Dropdown(choices=[AUTO, *info["columns"]], value=info["value"]),
-            gr.Number(value=info["period"]), gr.Number(value=info["horizon"]), text)
+            gr.Number(value=info["period"]),
+            gr.Number(value=info["horizon"], minimum=1, maximum=max(1, info["max_horizon"])), text)
 
 
 def build() -> None:
@@ -152,7 +154,8 @@ def build() -> None:
                                headers=["method", "MAE", "MASE", "80% interval coverage"])  # until the first run
     with gr.Row():
         forecast_plot = gr.Plot(label="Forecast", show_label=False)
-        future = gr.Dataframe(label="LSTM forecast (median) with its 80% interval", interactive=False,
+        future = gr.Dataframe(label="Forecast (median) with its 80% interval: the LSTM's for a bundled series; "
+                                    "for yours, the method best on validation", interactive=False,
                               headers=["date", "forecast", "lower", "upper"])
     gr.Markdown("### Inside the LSTM")
     explainer(GATES_HELP)
