@@ -194,6 +194,15 @@ def test_binary_file_is_refused(tmp_path):
 # ---------------------------------------------------------------------------------- shipped models
 
 
+# Measured (2026-12-01, Intel Xeon SkylakeX, 2 cores) over OMP_NUM_THREADS = 1 and 2 times
+# OPENBLAS_CORETYPE = default, Haswell, Zen, SandyBridge, Prescott, Nehalem, Core2, Atom (16 runs):
+# the networks and seasonal naive never moved (|card - measured| <= 5e-5: the card's rounding).
+# ETS is a numerical optimiser (L-BFGS-B) whose path depends on the BLAS kernel: sunspots lands
+# on 0.8875 or 0.8906 (spread 0.0031; the default SkylakeX kernel gives 0.8906, as the AMD EPYC
+# in issue 17 did), co2 and El Niño move by 1.2e-4. 0.01 is three times the worst case seen.
+TOLERANCE = {"lstm": 2e-3, "gru": 2e-3, "snaive": 2e-3, "ets": 1e-2}
+
+
 @pytest.mark.parametrize("name", data.bundled_names())
 def test_shipped_checkpoints_reach_their_cards(name):
     series = data.load_bundled(name)
@@ -202,7 +211,7 @@ def test_shipped_checkpoints_reach_their_cards(name):
     row = next(r for r in models.cards["lstm"]["backtest"] if r["series"] == name)
     mase = dict(zip(["lstm", "gru", "snaive", "ets"], table["MASE"]))
     for key in ("lstm", "gru", "snaive", "ets"):
-        assert mase[key] == pytest.approx(row[f"mase_{key}"], abs=2e-3), key
+        assert mase[key] == pytest.approx(row[f"mase_{key}"], abs=TOLERANCE[key]), key
     assert (mase["lstm"] < mase["snaive"]) == row["lstm_beats_seasonal_naive"]
 
 
