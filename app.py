@@ -113,6 +113,10 @@ def launch(demo: gr.Blocks, **kwargs):
     kwargs.setdefault("theme", gr.themes.Soft())
     kwargs.setdefault("show_error", True)
     kwargs.setdefault("ssr_mode", False)  # SSR needs Node at run time; plain serving starts faster
+    # Gradio runs every sync handler step in one pool of 40 threads (starlette's default). A live
+    # training watcher holds one while it waits for its next curve, and a room of 30 may watch at
+    # once (apps/memory: up to 32): 80 leaves the other tabs the 40 they had.
+    kwargs.setdefault("max_threads", 80)
     return demo.launch(**kwargs)
 
 

@@ -7,6 +7,8 @@
 `loss_fn(model, batch)` returns a scalar loss, or (loss, {"acc": ...}) to log more.
 `on_progress(fraction_done, latest_metrics)` is where gr.Progress or a print hooks in.
 `time_limit_s` stops training cleanly (the app's live runs are capped); result.stopped_early says so.
+`should_stop()` is asked before every step (the app's live runs stop when nobody watches any more);
+it stops training the same way, and result.cancelled says it was the reason.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class TrainResult:
     steps: int = 0
     seconds: float = 0.0
     stopped_early: bool = False  # hit time_limit_s or max_steps before the planned epochs
+    cancelled: bool = False      # should_stop() said stop (stopped_early is then True too)
 
 
 def set_seed(seed: int) -> torch.Generator:
@@ -54,6 +57,7 @@ def fit(
     scheduler: Any | None = None,
     clip_grad_norm: float | None = None,
     on_progress: Callable[[float, dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train `model`; evaluate after every epoch (and every `eval_every` steps if given).
 
@@ -100,6 +104,9 @@ def fit(
             on_progress(fraction_done(), row)
 
     def out_of_budget() -> bool:
+        if should_stop is not None and should_stop():
+            result.cancelled = True
+            return True
         if max_steps is not None and result.steps >= max_steps:
             return True
         return time_limit_s is not None and time.monotonic() - start >= time_limit_s
@@ -136,7 +143,7 @@ def fit(
             break
         if last_eval_step != result.steps:
             log(epoch, with_eval=True)
-    if last_eval_step != result.steps:
+    if last_eval_step != result.steps and not result.cancelled:  # nobody waits for a final evaluation
         log(epoch, with_eval=True)
     model.eval()
     result.seconds = time.monotonic() - start

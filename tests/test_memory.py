@@ -180,9 +180,9 @@ def test_inspect_rejects_bad_lengths(length):
 def test_bad_requests_get_clear_messages():
     with pytest.raises(BadInput, match="shipped"):
         infer.inspect(37, 50, 0)
-    with pytest.raises(BadInput, match="between 5 and 200"):
+    with pytest.raises(BadInput, match=r"5 (and|to) 200"):
         next(infer.live_train(1000, ["lstm"], 10))
-    with pytest.raises(BadInput, match="capped at 60"):
+    with pytest.raises(BadInput, match=r"5 (and|to) 60"):
         next(infer.live_train(20, ["lstm"], 600))
     with pytest.raises(BadInput, match="Unknown"):
         infer.parse_cells("lstm,transformer")
@@ -197,6 +197,72 @@ def test_live_training_respects_time_cap():
     started = time.monotonic()
     rows = list(infer.live_train(10, ["rnn", "gru"], 6))
     assert time.monotonic() - started < 6 + 5                        # the cap, plus a final evaluation
-    fraction, history = rows[-1]
+    fraction, history, _info = rows[-1]
     assert fraction == 1.0 and history[-1]["step"] > 0
     assert {"rnn_val_acc", "gru_val_acc", "rnn_loss"} <= set(history[-1]) | set(history[-2] if len(history) > 1 else {})
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -float("inf"), 4, 61, "abc", None])
+def test_live_training_refuses_budgets_it_cannot_keep(seconds):
+    # NaN once slipped past `min(max(x, 5), 60)` checks elsewhere, and `elapsed >= NaN` never ends a run.
+    with pytest.raises(BadInput, match="time budget"):
+        next(infer.live_train(10, ["gru"], seconds))
+    assert infer.live_runs() == []  # refused before anything started
+
+
+@pytest.mark.parametrize("length", [float("nan"), float("inf"), 4, 201, 12.5])
+def test_live_training_refuses_bad_lengths(length):
+    with pytest.raises(BadInput, match="length L"):
+        next(infer.live_train(length, ["gru"], 10))
+
+
+def _wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_identical_settings_share_one_run_and_a_late_joiner_gets_its_history():
+    infer.prime_training()
+    first = infer.live_train(10, ["rnn", "gru"], 8)
+    _, history_first, info = next(first)
+    assert info["watchers"] == 1 and len(infer.training_threads()) == 1
+    _wait_until(lambda: infer.live_runs()[0]["steps"] >= 20)
+    second = infer.live_train(10, ["gru", "rnn"], 8)   # same settings, other order: the same run
+    _, history_second, info = next(second)
+    assert info["watchers"] == 2 and len(infer.training_threads()) == 1 and len(infer.live_runs()) == 1
+    assert history_second[0] == history_first[0]         # from the start, not from where it joined
+    assert history_second[-1]["step"] >= 20
+    last_first, last_second = list(first)[-1], list(second)[-1]
+    assert last_first[0] == last_second[0] == 1.0
+    assert last_first[1] == last_second[1]               # one computation, one result
+    assert _wait_until(lambda: not infer.training_threads())
+
+
+def test_work_stops_when_the_last_watcher_leaves():
+    infer.prime_training()
+    baseline = len(infer.training_threads())
+    watchers = [infer.live_train(20, ["lstm"], 60) for _ in range(2)]
+    for w in watchers:
+        next(w)
+    assert len(infer.training_threads()) == baseline + 1
+    watchers[0].close()                                   # one left: the other still watches
+    time.sleep(0.5)
+    assert infer.live_runs() and infer.live_runs()[0]["watchers"] == 1
+    started = time.monotonic()
+    watchers[1].close()                                   # nobody watches: the loop stops at its next step
+    assert _wait_until(lambda: len(infer.training_threads()) == baseline, timeout=5)
+    assert time.monotonic() - started < 5
+    assert infer.live_runs() == []
+
+
+def test_different_settings_train_side_by_side():
+    infer.prime_training()
+    runs = [infer.live_train(10, ["gru"], 6), infer.live_train(12, ["gru"], 6)]
+    infos = [next(r)[2] for r in runs]
+    assert infos[1]["live_runs"] == 2 and len(infer.training_threads()) == 2
+    results = [list(r)[-1] for r in runs]
+    assert all(fraction == 1.0 and history[-1]["step"] > 0 for fraction, history, _ in results)

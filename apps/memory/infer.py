@@ -5,8 +5,9 @@ No Gradio here. Bad input raises shared.errors.BadInput with a message meant for
 
 from __future__ import annotations
 
-import queue
+import os
 import threading
+import time
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from apps.memory import data
 from apps.memory.model import CELL_NAMES, CELLS, SideBySide
 from apps.memory.train import KINDS, train_side_by_side
+from shared import validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
@@ -23,6 +25,10 @@ from shared.plots import line_plot
 
 LIVE_MIN_LENGTH, LIVE_MAX_LENGTH = 5, 200
 LIVE_SECONDS = 60          # the whole live run, evaluation included
+LIVE_MIN_SECONDS = 5
+LIVE_MAX_RUNS = 32         # different live runs training at once (identical settings share one run)
+LIVE_NICE = 10             # live-training threads run at this nice value: answers to others come first
+LIVE_GRACE_S = 60          # a watcher gives up on a run this long past its budget (a hung worker)
 LIVE_MAX_STEPS = 5000      # more than 60 s allows on a laptop: time, not steps, ends the run
 GRADIENT_BATCH = 64        # gradient norms are averaged over this many held-out sequences
 
@@ -299,52 +305,142 @@ def parse_cells(cells) -> list[str]:
     return [k for k in KINDS if k in chosen]  # fixed order, no duplicates
 
 
-def live_train(length, cells, seconds: float = LIVE_SECONDS):
-    """Train the chosen models from scratch for at most `seconds`; yields (fraction, history).
+class LiveRun:
+    """One live training computation, streamed to everyone who asked for the same settings.
 
-    The loop is train.py's `train_side_by_side` with a time cap. It runs in a worker thread so
-    that this generator can hand every evaluation row to the UI as it arrives.
+    The work runs in its own thread and stops as soon as nobody watches any more: `cancel` is set
+    when the last watcher leaves (the page was closed, the client disconnected), and the training
+    loop asks it before every step.
     """
-    length = check_length(length, LIVE_MIN_LENGTH, LIVE_MAX_LENGTH, "Live training length L")
-    kinds = parse_cells(cells)
-    try:
-        seconds = float(seconds)
-    except (TypeError, ValueError):
-        raise BadInput(f"The time budget must be a number of seconds, not {seconds!r}.") from None
-    if not 5 <= seconds <= LIVE_SECONDS:
-        raise BadInput(f"The time budget must be between 5 and {LIVE_SECONDS} s: live training is capped "
-                       f"at {LIVE_SECONDS} s so that everyone waiting in the queue gets a turn.")
-    prime_training()  # once per process; usually already done in the background after launch
-    rows: queue.Queue = queue.Queue()
-    outcome: dict = {}
 
-    def work():
+    def __init__(self, length: int, kinds: tuple[str, ...], seconds: float):
+        self.key = (length, kinds, seconds)
+        self.length, self.kinds, self.seconds = length, kinds, seconds
+        self.history: list[dict] = []
+        self.fraction = 0.0
+        self.done = False
+        self.error: BaseException | None = None
+        self.watchers = 0          # changed under _RUNS_LOCK
+        self.cancel = threading.Event()
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._work, name="memory-live-train", daemon=True)
+
+    def _add_row(self, fraction: float, row: dict) -> None:
+        with self.changed:
+            self.fraction = fraction
+            self.history.append(row)
+            self.changed.notify_all()
+
+    def _work(self) -> None:
+        _lower_priority()
         try:
             # Leave a few seconds of the cap for the last evaluation and the final plots.
-            _, result = train_side_by_side(
-                length, kinds, max_steps=LIVE_MAX_STEPS, time_limit_s=seconds - 3,
-                eval_size=256, eval_every=10 if length <= 50 else 5, on_progress=lambda fraction, row: rows.put((fraction, row)))
-            outcome["result"] = result
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = exc
+            train_side_by_side(self.length, list(self.kinds), max_steps=LIVE_MAX_STEPS,
+                               time_limit_s=self.seconds - 3, eval_size=256,
+                               eval_every=10 if self.length <= 50 else 5,
+                               on_progress=self._add_row, should_stop=self.cancel.is_set)
+        except BaseException as exc:  # noqa: BLE001 - handed to every watcher
+            self.error = exc
         finally:
-            rows.put(None)
+            with _RUNS_LOCK:
+                if _RUNS.get(self.key) is self:
+                    del _RUNS[self.key]
+            with self.changed:
+                self.done = True
+                self.changed.notify_all()
 
-    worker = threading.Thread(target=work, name="memory-live-train", daemon=True)
-    worker.start()
-    history: list[dict] = []
-    while True:
-        item = rows.get()
-        if item is None:
-            break
-        fraction, row = item
-        history.append(row)
-        if rows.empty():  # skip drawing rows that are already stale
-            yield fraction, history
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    yield 1.0, history
+
+_RUNS: dict[tuple, LiveRun] = {}   # the runs that are training now and take new watchers
+_RUNS_LOCK = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Live training yields the CPU to everything else the server does (a room's answers stay
+    fast while 30 runs train): a higher nice value for this thread only (Linux threads have their own)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LIVE_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: train at normal priority
+        pass
+
+
+def _attach(length: int, kinds: tuple[str, ...], seconds: float) -> LiveRun:
+    """The run training these settings now, or a new one; either way with one more watcher."""
+    with _RUNS_LOCK:
+        run = _RUNS.get((length, kinds, seconds))
+        if run is None:
+            if len(_RUNS) >= LIVE_MAX_RUNS:
+                raise BadInput(f"{LIVE_MAX_RUNS} different live runs are training right now, the most this "
+                               "server takes at once; try again in a minute, or pick settings someone else "
+                               "is running (identical settings share one run).")
+            run = _RUNS[(length, kinds, seconds)] = LiveRun(length, kinds, seconds)
+            run.thread.start()
+        run.watchers += 1
+        return run
+
+
+def _detach(run: LiveRun) -> None:
+    """One watcher fewer; the last one to leave stops the work."""
+    with _RUNS_LOCK:
+        run.watchers -= 1
+        if run.watchers <= 0 and not run.done:
+            run.cancel.set()
+            if _RUNS.get(run.key) is run:
+                del _RUNS[run.key]  # a newcomer with these settings starts afresh
+
+
+def live_runs() -> list[dict]:
+    """What trains now: settings, watchers and steps of each live run (for tests and status lines)."""
+    with _RUNS_LOCK:
+        runs = list(_RUNS.values())
+    return [{"length": r.length, "kinds": list(r.kinds), "seconds": r.seconds, "watchers": r.watchers,
+             "steps": r.history[-1]["step"] if r.history else 0} for r in runs]
+
+
+def training_threads() -> list[threading.Thread]:
+    """Live-training threads still alive in this process (finished and cancelled ones end)."""
+    return [t for t in threading.enumerate() if t.name == "memory-live-train" and t.is_alive()]
+
+
+def live_train(length, cells, seconds: float = LIVE_SECONDS):
+    """Train the chosen models from scratch for at most `seconds`; yields (fraction, history, info).
+
+    Everyone who asks for the same settings while a run trains shares that one run: a late joiner
+    gets its history so far, then every new row. `info` says how many watch this run
+    ("watchers") and how many different runs share the CPU ("live_runs"). The work stops when
+    the last watcher closes this generator (Gradio closes it when the client goes away).
+    The loop is train.py's `train_side_by_side` with a time cap, in a worker thread.
+    """
+    length = validate.integer(length, LIVE_MIN_LENGTH, LIVE_MAX_LENGTH, "the live training length L")
+    kinds = tuple(parse_cells(cells))
+    seconds = validate.number(seconds, LIVE_MIN_SECONDS, LIVE_SECONDS, "the time budget in seconds")
+    prime_training()  # once per process; usually already done in the background after launch
+    run = _attach(length, kinds, seconds)
+    # The loop enforces the budget; this only guards against a worker that hangs.
+    deadline = time.monotonic() + seconds + LIVE_GRACE_S
+    try:
+        seen = 0
+        while True:
+            with run.changed:
+                run.changed.wait_for(lambda: len(run.history) > seen or run.done,
+                                     timeout=max(0.0, deadline - time.monotonic()))
+                history, fraction, done = list(run.history), run.fraction, run.done
+            if run.error is not None:
+                raise run.error
+            if done:
+                break
+            if len(history) > seen:
+                seen = len(history)
+                yield fraction, history, _info(run)
+            elif time.monotonic() >= deadline:
+                raise TimeoutError(f"the live run did not finish within {seconds + LIVE_GRACE_S:.0f} s")
+        yield 1.0, history, _info(run)
+    finally:
+        _detach(run)
+
+
+def _info(run: LiveRun) -> dict:
+    with _RUNS_LOCK:
+        return {"watchers": run.watchers, "live_runs": len(_RUNS)}
 
 
 def live_plots(history: list[dict], kinds: list[str]):

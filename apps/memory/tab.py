@@ -14,6 +14,7 @@ from shared.ui import explainer, guard, model_card_accordion
 WEIGHTS = WEIGHTS_DIR / "memory"
 SHIPPED_LENGTHS = (10, 50, 100, 200)  # data.SHIPPED_LENGTHS (data.py imports torch; start-up must not)
 CHECKPOINTS = tuple(WEIGHTS / f"L{n}.safetensors" for n in SHIPPED_LENGTHS)
+LIVE_MAX_RUNS = 32  # infer.LIVE_MAX_RUNS: watchers at once; the rest queue (infer imports torch)
 CELL_CHOICES = [("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru"), ("order-blind bag", "bag")]
 
 INTRO = """## Which letter came first?
@@ -45,8 +46,11 @@ L = 100: the vanilla RNN stays near chance, the GRU typically climbs to 100 % wi
 LSTM needs more (about 1,500 steps in the shipped run, see the curves above). How many steps fit in 60 s
 depends on how busy your CPU is (the status line shows the step count); untick the LSTM or the bag
 to give the others more steps.
-**One live run at a time** for everyone on this server: if someone else is training, you wait in
-the queue (Gradio shows your place) and your run starts when theirs ends."""
+**A room can train at once.** Everyone who presses Train with the same settings (L, models, budget)
+while such a run is going watches that one run: you join it where it is, with its curves so far.
+Different settings train side by side and share the CPU, so each makes fewer steps in its time
+(the status line says when). Up to 32 different runs train at once; beyond that you wait in the
+queue (Gradio shows your place). A run stops as soon as nobody watches it any more."""
 
 INSIDE_TEXT = """### Inside the shipped models
 Pick models trained at some L and feed them a sequence (any length from 3 to 400). Their answers
@@ -103,17 +107,28 @@ def sample_task(length, seed):
 def train_memory(length, cells, seconds=60, progress=gr.Progress()):
     from apps.memory import infer
 
-    kinds = infer.parse_cells(cells)
-    status = f"Training {', '.join(kinds)} …"
-    for fraction, history in infer.live_train(length, kinds, seconds):
+    status = "Training …"
+    for fraction, history, info in infer.live_train(length, cells, seconds):
+        kinds = infer.parse_cells(cells)
         progress(fraction, desc=f"training at L = {int(length)}")
         loss_fig, acc_fig = infer.live_plots(history, kinds)
         summary = infer.live_summary(history, kinds, length)
         status = (f"L = {summary['length']} · step {summary['steps']} · {summary['seconds']:.0f} s of "
                   f"{float(seconds):.0f} s · "
-                  + " · ".join(f"{k} {v:.0%}" for k, v in summary["final_val_acc"].items()))
+                  + " · ".join(f"{k} {v:.0%}" for k, v in summary["final_val_acc"].items())
+                  + room_note(info))
         yield status, loss_fig, acc_fig, summary
     yield "✅ Done. " + status, loss_fig, acc_fig, summary
+
+
+def room_note(info: dict) -> str:
+    """What the room does to this run: shared with others who asked for the same, or CPU shared."""
+    parts = []
+    if info["watchers"] > 1:
+        parts.append(f"{info['watchers']} people watch this same run")
+    if info["live_runs"] > 1:
+        parts.append(f"{info['live_runs']} different runs share the CPU, so each makes fewer steps")
+    return ("  \n👥 " + "; ".join(parts) + ".") if parts else ""
 
 
 @guard("Drawing the shipped training curves")
@@ -179,10 +194,10 @@ def build() -> None:
         acc_plot = gr.Plot(label="held-out accuracy")
     live_json = gr.JSON(label="final numbers", visible=False)
     train_button.click(
-        lambda: "⏳ Waiting for the trainer (one live run at a time; your place in the queue shows below)…",
+        lambda: "⏳ Starting (or joining a run with the same settings)…",
         None, live_status, queue=False, api_name="train_memory_queued", api_visibility="private",
     ).then(train_memory, [live_length, live_cells, live_seconds], [live_status, loss_plot, acc_plot, live_json],
-           api_name="train_memory", concurrency_limit=1, concurrency_id="memory_live_train",
+           api_name="train_memory", concurrency_limit=LIVE_MAX_RUNS, concurrency_id="memory_live_train",
            time_limit=120)
 
     explainer(INSIDE_TEXT)

@@ -67,8 +67,10 @@ def make_evaluate(length: int, size: int):
 
 def train_side_by_side(length: int, kinds=KINDS, *, max_steps: int, time_limit_s: float | None = None,
                        eval_size: int = 500, eval_every: int = 100, seed: int = SEED,
-                       on_progress=None) -> tuple[SideBySide, TrainResult]:
-    """Train `kinds` from scratch on identical fresh batches of length `length`."""
+                       on_progress=None, should_stop=None) -> tuple[SideBySide, TrainResult]:
+    """Train `kinds` from scratch on identical fresh batches of length `length`.
+
+    `should_stop()` is asked before every step: the app's live runs stop when nobody watches."""
     generator = set_seed(seed + length)
     side_by_side = SideBySide(kinds, data.VOCAB_SIZE, data.NUM_LETTERS)
     optimizer = torch.optim.Adam(side_by_side.parameters(), lr=LEARNING_RATE)
@@ -77,7 +79,7 @@ def train_side_by_side(length: int, kinds=KINDS, *, max_steps: int, time_limit_s
                  data.training_batches(length, BATCH_SIZE, max_steps, generator), loss_fn,
                  epochs=1, time_limit_s=time_limit_s,  # one "epoch" of exactly max_steps fresh batches
                  evaluate=make_evaluate(length, eval_size), eval_every=eval_every,
-                 log_every=eval_every, on_progress=on_progress)
+                 log_every=eval_every, on_progress=on_progress, should_stop=should_stop)
     return side_by_side, result
 
 
