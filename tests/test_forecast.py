@@ -377,3 +377,25 @@ def test_upload_at_the_largest_horizon_serves_the_method_best_on_validation(tmp_
     assert report.served == min(report.validation, key=report.validation.get)
     assert table["method"].iloc[-1].startswith(f"served: {report.served}") and len(report.future) == 29
     assert "validation block" in infer.verdict(report)
+
+
+def test_uploads_forecast_a_change_from_seasonal_naive():
+    """For a seasonal upload the network's output is a change from the value a season back, so a
+    network that has learned nothing (all-zero head) forecasts exactly seasonal naive."""
+    from apps.forecast.fitting import build_arrays, predict
+
+    t = np.arange(400)
+    df = pd.DataFrame({"time": pd.date_range("2021-01-01", periods=400, freq="h").strftime("%Y-%m-%d %H:%M"),
+                       "v": 20 + 3 * np.sin(2 * np.pi * t / 24) + 0.01 * t})
+    series = data.series_from_table(df, horizon=30)
+    assert series.period == 24 and series.base == "seasonal"
+    model = Forecaster("lstm", hidden=8, horizon=30)
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    scalers, (_, train_y), _ = build_arrays([series])
+    assert float(train_y.abs().max()) < 0.25  # targets: what seasonal naive misses (the trend, 0.24 a season)
+    origin = len(series) - 30
+    forecast = predict(model.eval(), series, scalers[series.name], origin, 30)
+    assert forecast[:, 1] == pytest.approx(metrics.seasonal_naive(series.values[:origin], 24, 30))
+    bundled = data.load_bundled("co2 (Mauna Loa, monthly ppm)")
+    assert bundled.base == "last"  # the shipped checkpoints were trained on changes from the last value

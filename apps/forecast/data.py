@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,10 @@ class Series:
     unit: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)  # corrections made while reading it
     step: str = ""  # one step of the grid, readable ("30 minutes", "month"); "" for bundled series
+    base: str = "last"  # what the network forecasts a change from: "last" value (the naive forecast,
+    #                     the shipped checkpoints) or "seasonal": the value one season back (the seasonal
+    #                     naive forecast, used for uploads with 1 < m <= L: an untrained or briefly
+    #                     trained network then starts from seasonal naive instead of a flat line)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -204,7 +208,8 @@ def features(z: np.ndarray, positions: np.ndarray, scaler: Scaler, series: Serie
 
 
 def make_windows(series: Series, scaler: Scaler, origins: np.ndarray, horizon: int | None = None):
-    """Inputs (N, L, 4) and targets (N, H): the change from each window's last value, scaled.
+    """Inputs (N, L, 4) and targets (N, H): the change from each window's base (its last value, or
+    the value a season back: see base_values), scaled.
 
     An origin o means: read values[o-L:o], predict values[o:o+H]. The network predicts the change
     from the last value it saw, so "no change" (the naive forecast) is its easy starting point.
@@ -217,8 +222,18 @@ def make_windows(series: Series, scaler: Scaler, origins: np.ndarray, horizon: i
     xs, ys = [], []
     for o in origins:
         xs.append(features(z[o - L:o], np.arange(o - L, o), scaler, series))
-        ys.append((z[o:o + H] - z[o - 1]) / scaler.std)
+        ys.append((z[o:o + H] - base_values(z, o, H, series)) / scaler.std)
     return np.stack(xs), np.stack(ys).astype(np.float32)
+
+
+def base_values(z: np.ndarray, origin: int, horizon: int, series: Series) -> np.ndarray:
+    """The (H,) transformed values the network's output is a change from, for a forecast made at
+    `origin`: z[origin-1] repeated (naive), or for base "seasonal" z one season before each target
+    (seasonal naive: z[origin + h - m*(h//m + 1)]). Reads only z[:origin]."""
+    h = np.arange(horizon)
+    if series.base == "seasonal" and series.period > 1:
+        return z[origin + h - series.period * (h // series.period + 1)]
+    return np.full(horizon, z[origin - 1])
 
 
 def window_input(series: Series, scaler: Scaler, origin: int) -> np.ndarray:
@@ -601,10 +616,18 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
         raise BadInput(f"A seasonal period of {m} needs at least two full seasons ({2 * m} points); "
                        f"the series has {len(y)}. Use a smaller period (1 = no season).")
     H = suggest_horizon(len(y), m) if not horizon else int(horizon)
-    L = choose_window(len(y), m, H)
-    return Series(name=name, values=y, index=index, period=m, window=L, horizon=H, notes=tuple(notes),
-                  phase_features=m > 1, level_feature=not is_trending(y[: len(y) - H]),
-                  step=grid.name if grid else "row")
+    series = Series(name=name, values=y, index=index, period=m, window=1, horizon=1, notes=tuple(notes),
+                    phase_features=m > 1, step=grid.name if grid else "row")
+    return with_horizon(series, H)
+
+
+def with_horizon(series: Series, horizon: int) -> Series:
+    """An uploaded series set up for another horizon: its window, level feature and base follow H
+    (cheap: the file is not read again). BadInput when the series is too short for it."""
+    n, m = len(series), series.period
+    L = choose_window(n, m, horizon)
+    return replace(series, horizon=horizon, window=L, level_feature=not is_trending(series.values[: n - horizon]),
+                   base="seasonal" if 1 < m <= L else "last")
 
 
 def is_trending(y: np.ndarray) -> bool:

@@ -96,5 +96,6 @@ def predict(model: Forecaster, series: data.Series, scaler: data.Scaler, origin:
     (reading values[origin-L:origin]); origin = len(series) forecasts the future."""
     x = torch.from_numpy(data.window_input(series, scaler, origin)).unsqueeze(0)
     change = model(x)[0, :horizon].numpy()                          # (H, 3) scaled changes
-    z_last = data.forward_transform(series.values[origin - 1:origin], series.transform)[0]
-    return data.inverse_transform(z_last + change * scaler.std, series.transform)
+    z = data.forward_transform(series.values[:origin], series.transform)
+    base = data.base_values(z, origin, horizon, series)[:, None]   # (H, 1)
+    return data.inverse_transform(base + change * scaler.std, series.transform)
