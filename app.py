@@ -11,9 +11,11 @@ first use, or in a background thread after launch: start-up never waits for one.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
+import tempfile
 import threading
 
 # Offline by default: no usage analytics, no hub look-ups. A user's own setting wins.
@@ -45,14 +47,35 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 _limit_malloc_arenas()
 
+
+def _writable_temp_dir() -> None:
+    """Gradio caches every upload and output under GRADIO_TEMP_DIR and fails at start-up when it
+    cannot write there. A folder that cannot be written is replaced by a private one, with a warning."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        fallback = tempfile.mkdtemp(prefix="gallery-gradio-")
+        print(f"warning: GRADIO_TEMP_DIR={folder} cannot be written ({e.strerror}); using {fallback}",
+              file=sys.stderr)
+        os.environ["GRADIO_TEMP_DIR"] = fallback
+
+
+_writable_temp_dir()
+
 import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402
-from shared import atomic_cache, overview  # noqa: E402
+from shared import atomic_cache, gradio_fixes, lazy, overview  # noqa: E402
 from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
 atomic_cache.install()  # output images and sounds: no half-written file for a room on one example
+gradio_fixes.install()  # API callers' example indexes checked (see shared/gradio_fixes.py)
 
 CSS = """
 .explainer { font-size: 0.95em; opacity: 0.9; }
@@ -64,6 +87,12 @@ CSS = """
 """
 # Uploads above this are refused by Gradio before any handler runs (phones send big files).
 MAX_FILE_SIZE = "25mb"
+# Sessions whose state (taught classes, component updates) the server keeps; the oldest is dropped
+# first. Gradio's default, 10,000, let API calls from new sessions grow memory by gigabytes.
+MAX_SESSIONS = 1_000
+# Every 15 minutes, Gradio deletes the files its requests cached (uploads, output pictures) that are
+# over an hour old; without it the cache grows by ~12 KB per request for as long as the server runs.
+CACHE_CLEANING = (900, 3600)
 # Two CPU cores: run at most two model events at once per endpoint, queue the rest.
 DEFAULT_CONCURRENCY = 2
 
@@ -87,7 +116,7 @@ def ping() -> str:
 
 def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
     tabs = select_tabs(tab_names)
-    with gr.Blocks(title="Deep-learning architectures gallery") as demo:
+    with gr.Blocks(title="Deep-learning architectures gallery", delete_cache=CACHE_CLEANING) as demo:
         with gr.Tabs() as tab_bar:
             with gr.Tab("Overview", id="overview"):
                 overview.build(tab_bar, {t.name: t.title for t in tabs})
@@ -103,6 +132,8 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
         gr.api(ping, api_name="ping")
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
     demo.gallery_tabs = tabs  # for warm-up and tests
+    lazy.FIRST_IMPORTS[:] = ["shared.plots"] + [f"apps.{t.name}.infer" for t in tabs
+                                                if importlib.util.find_spec(f"apps.{t.name}.infer")]
     return demo
 
 
@@ -117,12 +148,14 @@ def launch(demo: gr.Blocks, **kwargs):
     # training watcher holds one while it waits for its next curve, and a room of 30 may watch at
     # once (apps/memory: up to 32): 80 leaves the other tabs the 40 they had.
     kwargs.setdefault("max_threads", 80)
+    kwargs.setdefault("state_session_capacity", MAX_SESSIONS)
     return demo.launch(**kwargs)
 
 
 def warm_up_in_background(demo: gr.Blocks) -> threading.Thread:
     """Load every tab's models after launch so the first click is fast; errors only log."""
     def run():
+        lazy.import_model_code()
         for tab in getattr(demo, "gallery_tabs", []):
             if tab.warmup is not None:
                 try:
@@ -157,8 +190,13 @@ if __name__ == "__main__":
             demo = build_demo([n.strip() for n in args.tabs.split(",") if n.strip()])
         except ValueError as e:
             sys.exit(f"error: {e}")
-    launch(demo, server_name=args.host, server_port=args.port, share=args.share,
-           prevent_thread_lock=True)
+    try:
+        launch(demo, server_name=args.host, server_port=args.port, share=args.share,
+               prevent_thread_lock=True)
+    except OSError as e:  # Gradio's own message names its `server_port` argument, not our flag
+        sys.exit(f"error: cannot serve on {args.host}:{args.port} ({e.__class__.__name__}: the port is "
+                 "probably in use by another program, or another copy of this app). "
+                 "Choose another with --port, e.g. --port 7861.")
     if not args.no_warmup:
         warm_up_in_background(demo)
     demo.block_thread()

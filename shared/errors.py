@@ -10,3 +10,7 @@ class BadInput(ValueError):
 
 class CheckpointError(RuntimeError):
     """A shipped checkpoint is missing, truncated or does not match its model card."""
+
+
+class Cancelled(RuntimeError):
+    """Work stopped because nobody waits for its result any more (the client went away)."""

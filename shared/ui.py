@@ -6,7 +6,9 @@ Only tab.py files import this module (infer.py stays free of Gradio).
 from __future__ import annotations
 
 import functools
+import html
 import inspect
+import unicodedata
 import logging
 from pathlib import Path
 from typing import Callable, Iterable
@@ -15,6 +17,7 @@ import gradio as gr
 
 from shared.checkpoints import _rel, read_card, verify_checkpoint
 from shared.errors import BadInput, CheckpointError
+from shared.lazy import import_model_code
 
 log = logging.getLogger("gallery")
 
@@ -27,9 +30,22 @@ def explainer(markdown: str) -> gr.Markdown:
 def error_message(exc: BaseException, action: str) -> str:
     """One style for every message a user sees when something goes wrong."""
     if isinstance(exc, (BadInput, CheckpointError)):
-        return str(exc)
-    return (f"{action} failed unexpectedly ({type(exc).__name__}: {exc}). "
-            "The app is still running; try another input.")
+        return shown_text(str(exc))
+    return shown_text(f"{action} failed unexpectedly ({type(exc).__name__}: {exc}). "
+                      "The app is still running; try another input.")
+
+
+def user_error(message: str) -> gr.Error:
+    """A gr.Error whose message may quote the user's input (a file name, a value)."""
+    return gr.Error(shown_text(message), print_exception=False)
+
+
+def shown_text(message: str) -> str:
+    """Gradio renders an error toast as HTML: a quoted `<img src=…>` or `<b>` from the user would
+    render, and a right-to-left override (U+202E) in a file name would reverse what follows it.
+    Both are shown as plain characters instead."""
+    message = "".join(c for c in message if unicodedata.category(c) != "Cf" or c in "\u200d")
+    return html.escape(message, quote=False)
 
 
 def guard(action: str) -> Callable:
@@ -45,6 +61,7 @@ def guard(action: str) -> Callable:
             @functools.wraps(fn)
             def gen_wrapper(*args, **kwargs):
                 try:
+                    import_model_code()
                     yield from fn(*args, **kwargs)
                 except gr.Error:
                     raise
@@ -56,6 +73,7 @@ def guard(action: str) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             try:
+                import_model_code()
                 return fn(*args, **kwargs)
             except gr.Error:
                 raise
@@ -65,6 +83,15 @@ def guard(action: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def selected_index(evt: gr.SelectData | None, what: str):
+    """The index a click selected. An API caller who calls a click handler directly sends no
+    click: say what the event is for instead of failing on a missing index."""
+    index = getattr(evt, "index", None)
+    if index is None:
+        raise BadInput(f"This event comes from clicking {what} in the page; it takes no input of its own.")
+    return index
 
 
 def _log(exc: BaseException, action: str) -> None:

@@ -20,23 +20,19 @@ from shared.errors import BadInput
 
 def number(value, low: float, high: float, name: str, *, integer: bool = False) -> float | int:
     """`value` as a float (or int), checked to be finite and within [low, high]; BadInput otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
-        raise BadInput(f"{_cap(name)} must be a number between {_fmt(low)} and {_fmt(high)}"
-                       f" (got {_show(value)}).")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{_cap(name)} must be a number between {_fmt(low)} and {_fmt(high)}"
-                       f" (got {_show(value)}).") from None
+    kind = "a whole number" if integer else "a number"
+    x = None
+    if isinstance(value, (numbers.Real, str)) and not isinstance(value, bool):
+        try:
+            x = float(value)
+        except ValueError:
+            pass
+    if x is None:
+        raise BadInput(f"{_cap(name)} must be {kind} from {_fmt(low)} to {_fmt(high)} (got {_show(value)}).")
     if not math.isfinite(x):
-        raise BadInput(f"{_cap(name)} must be a finite number between {_fmt(low)} and {_fmt(high)}"
-                       f" (got {_show(value)}).")
-    if integer:
-        if x != round(x):
-            raise BadInput(f"{_cap(name)} must be a whole number between {_fmt(low)} and {_fmt(high)}"
-                           f" (got {_show(value)}).")
-    if not low <= x <= high:
-        raise BadInput(f"{_cap(name)} must be between {_fmt(low)} and {_fmt(high)} (got {_show(value)}).")
+        raise BadInput(f"{_cap(name)} must be a finite number from {_fmt(low)} to {_fmt(high)} (got {_show(value)}).")
+    if not low <= x <= high or (integer and x != round(x)):
+        raise BadInput(f"{_cap(name)} must be {kind} from {_fmt(low)} to {_fmt(high)} (got {_show(value)}).")
     return int(round(x)) if integer else x
 
 
@@ -54,6 +50,11 @@ def text(value, name: str, max_chars: int) -> str:
         raise BadInput(f"{_cap(name)} must be text (got {type(value).__name__}).")
     if len(value) > max_chars:
         raise BadInput(f"{_cap(name)} is {len(value):,} characters long; the limit is {max_chars:,}.")
+    return utf8(value)
+
+
+def utf8(value: str) -> str:
+    """The text with lone surrogates replaced by U+FFFD, so it can be encoded and tokenised."""
     return _SURROGATE.sub("\ufffd", value)
 
 
@@ -65,7 +66,7 @@ def _cap(name: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def _show(value) -> str:

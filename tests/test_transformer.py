@@ -243,11 +243,27 @@ def test_sampling_follows_temperature_and_top_k():
     assert set(cold) == {0}                                             # near-greedy when cold
 
 
-@pytest.mark.parametrize("requested, used", [(0, 1), (100_000, infer.MAX_NEW_TOKENS), (-5, 1), ("x", 40)])
-def test_max_new_tokens_is_clamped_and_says_so(requested, used):
-    result = infer.generate("Once", requested, 1.0, 0, 3)
-    assert len(result.new_tokens) <= used
-    assert any("max_new_tokens" in n for n in result.notes)
+@pytest.mark.parametrize("max_new_tokens, temperature, seed, top_k, message", [
+    (0, 1.0, 0, 3, "Max new tokens must be a whole number from 1 to 100"),
+    (100_000, 1.0, 0, 3, "from 1 to 100"),
+    (-1, 1.0, 0, 3, "from 1 to 100"),
+    (1e18, 1.0, 0, 3, "from 1 to 100"),
+    ("x", 1.0, 0, 3, "got 'x'"),
+    (10, float("nan"), 0, 3, "temperature must be a finite number"),
+    (10, 1.0, 0, float("nan"), "Top-k must be a finite number"),
+    (10, 1.0, -1, 3, "seed must be a whole number"),
+])
+def test_out_of_range_generation_settings_are_refused_with_the_range(max_new_tokens, temperature, seed, top_k, message):
+    with pytest.raises(BadInput, match=message):
+        infer.generate("Once", max_new_tokens, temperature, top_k, seed)
+
+
+def test_lone_surrogates_are_read_as_replacement_characters():
+    result = infer.classify_sentiment("a gorgeous \ud800 witty film")
+    assert max(result.probs, key=result.probs.get) == "positive"
+    assert infer.generate("Once \ud800", 3, 0.0, 0, 0).text.startswith("Once \ufffd")
+    assert infer.attention_maps("it \udfff was").tokens == ["[CLS]", "it", "was", "[SEP]"]  # WordPiece drops U+FFFD
+    assert [w for w, _ in infer.word_attributions("a \ud800 good film")[0]] == ["a", "good", "film"]
 
 
 def test_odd_prompts_generate_without_crashing():
@@ -280,10 +296,12 @@ def test_api_classify_sentiment(client):
 
 
 def test_api_generate_text(client):
-    text, *rest = client.predict("The secret of life is", 100_000, 0.8, 7, api_name="/generate_text")
-    assert text.startswith("The secret of life is")
-    notes = rest[-1]
-    assert "max_new_tokens 100,000" in notes
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="maximum value 100"):  # the number box's own range
+        client.predict("The secret of life is", 100_000, 0.8, 7, api_name="/generate_text")
+    text, *rest = client.predict("The secret of life is", 100, 0.8, 7, api_name="/generate_text")
+    assert text.startswith("The secret of life is") and len(text) > len("The secret of life is")
 
 
 def test_api_generate_text_then_explain_generation(client):

@@ -24,9 +24,10 @@ import torch.nn.functional as F
 from apps.cnn import data
 from apps.cnn.images import read_image, to_fashion, to_imagenet, to_mnist_digit
 from apps.cnn.model import SmallCNN
-from shared import plots
+from shared import plots, validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, sha256_of, read_card
-from shared.errors import BadInput, CheckpointError
+from shared.errors import BadInput, Cancelled, CheckpointError
+from shared.images import check_total_pixels
 from shared.lazy import load_once
 from shared.training import fit, set_seed
 
@@ -46,7 +47,7 @@ MODEL_LOCKS = {name: threading.Lock() for name in MODELS}
 # scikit-learn's sample photos: with ImageNet mean/std instead, flower.jpg reads as "lampshade".
 LITE_MEAN, LITE_STD = 127.0, 128.0
 # Live training limits: two CPU cores, shared by everyone using the app.
-MAX_TRAIN_SECONDS = 60.0
+MIN_TRAIN_SECONDS, MAX_TRAIN_SECONDS = 5.0, 60.0  # the tab's slider range
 MAX_IMAGES_PER_CLASS = 20
 
 
@@ -372,7 +373,7 @@ def _split(labels: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Ten
     return torch.cat(train), torch.cat(held)
 
 
-def _train_head(feats, labels, n_classes, time_limit_s, on_progress=None) -> tuple[nn.Linear, object]:
+def _train_head(feats, labels, n_classes, time_limit_s, on_progress=None, should_stop=None) -> tuple[nn.Linear, object]:
     # Any thread count is fine (150 full-batch steps take ~0.1 s), and torch.set_num_threads would
     # change it for the server's other threads too, so it is left alone.
     head = nn.Linear(feats.shape[1], n_classes)
@@ -384,7 +385,7 @@ def _train_head(feats, labels, n_classes, time_limit_s, on_progress=None) -> tup
 
     # The head is tiny and the data fits in one batch: full-batch steps.
     result = fit(_Scaled(head), optimizer, [(feats, labels)], loss_fn, epochs=150, log_every=10,
-                 time_limit_s=time_limit_s, on_progress=on_progress)
+                 time_limit_s=time_limit_s, on_progress=on_progress, should_stop=should_stop)
     return head, result
 
 
@@ -407,21 +408,30 @@ def _fold_scale(head: nn.Linear, scale: float = 10.0) -> nn.Linear:
 
 
 def teach(classes: list[tuple[str, list]], time_budget_s: float = 20.0,
-          on_progress: Callable[[float, str], None] | None = None, seed: int = 0) -> TaughtClassifier:
+          on_progress: Callable[[float, str], None] | None = None, seed: int = 0,
+          should_stop: Callable[[], bool] | None = None) -> TaughtClassifier:
     """Transfer learning, live. `classes`: [(name, [image, ...]), ...], 2 to 5 classes, >= 3 images each.
 
     1. Held-out split: a quarter of each class's images (at least 1) is kept aside.
     2. Pretrained: frozen EfficientNet-Lite0 features -> linear head (trained with shared fit).
     3. From scratch: a small CNN on the same training images, same time budget.
     Both are scored on the held-out images; the head is then refit on all images for later use.
+    `should_stop()` is asked between images and before every training step: True ends the work
+    (raises Cancelled), as when the user who asked has gone.
     """
-    time_budget_s = float(min(max(time_budget_s, 2.0), MAX_TRAIN_SECONDS))
+    time_budget_s = validate.number(time_budget_s, MIN_TRAIN_SECONDS, MAX_TRAIN_SECONDS, "the time budget (seconds)")
     report = (lambda frac, text: on_progress(frac, text)) if on_progress else (lambda frac, text: None)
     used = _check_classes(classes)
+    check_total_pixels([im for _, ims in used for im in ims if isinstance(im, (str, Path))])
     names = [n for n, _ in used]
+    def check_stop():
+        if should_stop is not None and should_stop():
+            raise Cancelled("Teaching stopped: nobody waits for it any more.")
+
     images, labels = [], []
     for c, (_, ims) in enumerate(used):
         for im in ims:
+            check_stop()
             images.append(read_image(im))
             labels.append(c)
     labels = torch.tensor(labels)
@@ -433,8 +443,9 @@ def teach(classes: list[tuple[str, list]], time_budget_s: float = 20.0,
     report(0.0, f"Extracting EfficientNet-Lite0 features of {len(images)} images")
     feats = extract_features(images)
     feature_seconds = time.monotonic() - start
+    check_stop()
     head, head_result = _train_head(feats[train_idx], labels[train_idx], len(names), time_budget_s,
-                                    lambda f, row: report(0.2 + 0.1 * f, "Training the linear head"))
+                                    lambda f, row: report(0.2 + 0.1 * f, "Training the linear head"), should_stop)
     head = _fold_scale(head)
     with torch.no_grad():
         pre_acc = (head(feats[held_idx]).argmax(-1) == labels[held_idx]).float().mean().item()
@@ -457,8 +468,9 @@ def teach(classes: list[tuple[str, list]], time_budget_s: float = 20.0,
         return F.cross_entropy(m(x), y)
 
     scratch_result = fit(scratch, optimizer, scratch_batches, scratch_loss, epochs=100_000, log_every=10,
-                         time_limit_s=time_budget_s,
+                         time_limit_s=time_budget_s, should_stop=should_stop,
                          on_progress=lambda f, row: report(0.3 + 0.7 * f, "Training the small CNN from scratch"))
+    check_stop()
     with torch.no_grad():
         scr_acc = (scratch.eval()(x_all[held_idx]).argmax(-1) == labels[held_idx]).float().mean().item()
     scratch_seconds = time.monotonic() - start

@@ -19,6 +19,7 @@ import gradio as gr
 
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR
+from shared.inputs import ImageInput, SketchInput
 from shared.ui import explainer, guard, model_card_accordion
 
 HERE = Path(__file__).resolve().parent
@@ -61,32 +62,6 @@ webcam). The app then trains two classifiers on the same images, for at most the
 2. **From scratch**: a small CNN with random initial weights learns from your images alone.
 
 A quarter of each class's images (at least one) is held out and used only to score both."""
-
-
-class ImageInput(gr.Image):
-    """gr.Image that reports undecodable uploads clearly.
-
-    Gradio opens an uploaded file (PIL header only) before any handler runs, so a text file or a
-    decompression bomb would fail outside `guard` with PIL's own wording. Same front end as gr.Image.
-    """
-
-    is_template = True  # tells Gradio to use gr.Image's front end
-
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as e:  # noqa: BLE001 - re-read with our checks to get a clear message
-            from apps.cnn.images import read_image
-            from shared.errors import BadInput
-
-            try:
-                read_image(getattr(payload, "path", None))
-            except BadInput as clear:
-                raise gr.Error(str(clear), print_exception=False) from None
-            raise gr.Error(f"The upload could not be read as an image ({type(e).__name__}: {e}).",
-                           print_exception=False) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,11 +115,18 @@ def explain_sketch(sketch):
 
 @guard("Training on your classes")
 def teach_classes(seconds, *names_and_images, progress=gr.Progress()):
+    """A generator, so that Gradio closes it when the user leaves and the training stops (Watched)."""
     from apps.cnn import infer
+    from shared.watched import Watched
 
     classes = [(names_and_images[2 * i], [item[0] for item in (names_and_images[2 * i + 1] or [])])
                for i in range(N_CLASS_SLOTS)]
-    taught = infer.teach(classes, seconds, on_progress=lambda frac, text: progress(frac, desc=text))
+    job = Watched(lambda should_stop, report: infer.teach(classes, seconds, on_progress=report,
+                                                          should_stop=should_stop))
+    for fraction, text in job.updates():
+        progress(fraction, desc=text)
+        yield gr.skip(), gr.skip(), gr.skip()
+    taught = job.result
     r = taught.report
     summary = (
         f"**Held-out accuracy** on {r['n_held_out']} images ({r['n_train']} used for training):\n\n"
@@ -155,7 +137,7 @@ def teach_classes(seconds, *names_and_images, progress=gr.Progress()):
         f"{r['scratch_steps']} |\n\n"
         + _lesson(r)
     )
-    return summary, infer.comparison_figure(r), taught
+    yield summary, infer.comparison_figure(r), taught
 
 
 def _lesson(r: dict) -> str:
@@ -262,7 +244,7 @@ def _build_classify() -> None:
                                      label="Image", height=300, elem_id="cnn-image")
                     classify_btn = gr.Button("Classify", variant="primary", elem_id="cnn-classify-btn")
                 with gr.Tab("Draw a digit"):
-                    sketch = gr.Sketchpad(type="numpy", image_mode="RGB", canvas_size=(280, 280),
+                    sketch = SketchInput(type="numpy", image_mode="RGB", canvas_size=(280, 280),
                                           fixed_canvas=True, label="Draw one digit (0-9): pick the brush on the left, then draw",
                                           brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                           layers=False, elem_id="cnn-sketch")

@@ -21,6 +21,7 @@ import torch
 
 from apps.transformer import data
 from apps.transformer.model import LoRALinear, mean_pool, sinusoidal_encoding
+from shared import validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, verify_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
@@ -33,6 +34,11 @@ MAX_CHARS = 5_000             # longer input is cut before tokenising (100k char
 CLASSIFY_MAX_TOKENS = 128     # MiniLM reads at most this many WordPiece tokens for a decision
 ATTENTION_MAX_TOKENS = data.MAX_TOKENS  # a 64 x 64 heat map is still readable
 MAX_NEW_TOKENS = 100
+MAX_TEMPERATURE = 2.0
+MAX_TOP_K = 200               # 0 = no limit
+MAX_SEED = 2**31 - 1
+PE_POSITIONS = (8, 256)       # the positional-encoding sliders' ranges
+PE_DIMS = (16, 512)
 GPT_CONTEXT = 128             # the tiny GPT's n_positions
 EXAMPLE_SENTENCES = ("The cat that I saw yesterday was sleeping",
                      "The dog chased the ball because it was excited")
@@ -44,7 +50,7 @@ def clean_input(text, what: str = "text") -> tuple[str, list[str]]:
     """Validate and tidy user text; returns (text, notes to show). Raises BadInput when unusable."""
     if text is None or not isinstance(text, str):
         raise BadInput(f"Type some {what} first.")
-    notes = []
+    text, notes = validate.utf8(text), []
     if len(text) > MAX_CHARS:
         notes.append(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are read.")
         text = text[:MAX_CHARS]
@@ -341,25 +347,6 @@ def lean_gpt() -> tuple[LeanGPT, list[str]]:
     return LeanGPT(model), [tokenizer.decode([i]) for i in range(len(tokenizer))]
 
 
-def _clamp(value, low, high, name: str, notes: list[str], default):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        notes.append(f"{name} {value!r} is not a number; used {default}.")
-        return default
-    if not np.isfinite(number):
-        notes.append(f"{name} {value!r} is not finite; used {default}.")
-        return default
-    clamped = min(max(number, low), high)
-    if clamped != number:
-        notes.append(f"{name} {_num(number)} is outside {_num(low)} to {_num(high)}; used {_num(clamped)}.")
-    return clamped
-
-
-def _num(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
-
-
 @torch.no_grad()
 def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
              with_attention: bool = False) -> GenerationResult:
@@ -380,10 +367,10 @@ def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
         notes.append("The model was trained on plain-ASCII English fortunes: other characters are rare bytes to it.")
     tokenizer, _, _ = gpt()
     lean, vocab = lean_gpt()
-    max_new_tokens = int(_clamp(max_new_tokens, 1, MAX_NEW_TOKENS, "max_new_tokens", notes, 40))
-    temperature = _clamp(temperature, 0.0, 2.0, "temperature", notes, 0.8)
-    top_k = int(_clamp(top_k, 0, len(tokenizer), "top_k", notes, 40))
-    seed = int(_clamp(seed, 0, 2**31 - 1, "seed", notes, 0))
+    max_new_tokens = validate.integer(max_new_tokens, 1, MAX_NEW_TOKENS, "max new tokens")
+    temperature = validate.number(temperature, 0.0, MAX_TEMPERATURE, "the temperature")
+    top_k = validate.integer(top_k, 0, MAX_TOP_K, "top-k")
+    seed = validate.integer(seed, 0, MAX_SEED, "the seed")
 
     # An empty prompt starts a new fortune: the model learnt that one begins after <|endoftext|>.
     ids = [tokenizer.eos_token_id] + tokenizer(prompt)["input_ids"] if prompt else [tokenizer.eos_token_id]
@@ -467,8 +454,8 @@ def heldout_bits_per_char(path: str | Path) -> float:
 # --- positional encoding --------------------------------------------------------------------
 
 def positional_encoding(n_positions: int = 64, d_model: int = 128) -> np.ndarray:
-    n_positions = int(min(max(int(n_positions), 2), 512))
-    d_model = int(min(max(int(d_model) // 2 * 2, 4), 512))
+    n_positions = validate.integer(n_positions, *PE_POSITIONS, "the number of positions")
+    d_model = validate.integer(d_model, *PE_DIMS, "the number of embedding dimensions") // 2 * 2
     return sinusoidal_encoding(n_positions, d_model)
 
 

@@ -7,8 +7,9 @@ import pandas as pd
 
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR, read_card
+from shared import validate
 from shared.errors import CheckpointError
-from shared.ui import explainer, guard, model_card_accordion, val_accuracy_text
+from shared.ui import explainer, guard, model_card_accordion, selected_index, val_accuracy_text
 
 SENTIMENT_PATH = WEIGHTS_DIR / "transformer" / "sentiment_lora.safetensors"
 GPT_WEIGHTS = WEIGHTS_DIR / "transformer" / "fortune_gpt" / "model.safetensors"
@@ -103,8 +104,8 @@ def show_attention(text, which, layer, head, token_index):
 
     result = infer.attention_maps(text, which or "base")
     n_layers, n_heads, n_tokens, _ = result.weights.shape
-    layer = int(min(max(int(layer or 1), 1), n_layers))
-    head = int(min(max(int(head or 0), 0), n_heads))
+    layer = validate.integer(layer, 1, n_layers, "the layer")
+    head = validate.integer(head, 0, n_heads, "the head (0 = the average of all heads)")
     matrix = result.weights[layer - 1].mean(0) if head == 0 else result.weights[layer - 1, head - 1]
     head_name = "average of heads" if head == 0 else f"head {head}"
     fig = heatmap(matrix, x_labels=result.tokens, y_labels=result.tokens, vmin=0,
@@ -127,9 +128,10 @@ def _token_index(value, tokens: list[str]) -> int:
     return tokens.index(text.lower()) if text.lower() in tokens else 0
 
 
+@guard("Picking the token")
 def pick_token(evt: gr.SelectData):
     """Clicking a token in the highlighted sentence makes it the token that looks."""
-    return evt.index
+    return selected_index(evt, "a word of the highlighted sentence")
 
 
 @guard("Generating text")
@@ -285,7 +287,7 @@ def _build_gpt() -> None:
         with gr.Column():
             prompt = gr.Textbox(label="Prompt (may be empty)", value="The secret of life is")
             with gr.Row():
-                max_new_tokens = gr.Number(value=40, precision=0, label="max new tokens (1-100)")
+                max_new_tokens = gr.Number(value=40, precision=0, minimum=1, maximum=100, label="max new tokens (1-100)")
                 seed = gr.Number(value=0, precision=0, label="seed")
             temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="temperature")
             top_k = gr.Slider(0, 200, value=40, step=1, label="top-k (0 = no limit)")

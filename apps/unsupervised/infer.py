@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from apps.unsupervised import data as D
 from apps.unsupervised.model import DBN, DSN, SOM, ConvAutoencoder
+from shared import validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
@@ -91,13 +92,7 @@ def load_models() -> None:
 
 
 def _index(value, n: int = SAMPLE_SIZE, what: str = "image") -> int:
-    try:
-        index = int(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"The {what} number must be a whole number from 0 to {n - 1}.") from None
-    if not 0 <= index < n or index != float(value):
-        raise BadInput(f"The {what} number must be a whole number from 0 to {n - 1} (got {value}).")
-    return index
+    return validate.integer(value, 0, n - 1, f"the {what} number")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,12 +148,7 @@ def click_to_latent(px: float, py: float, width: int, height: int) -> tuple[floa
 
 def decode_point(z1, z2) -> np.ndarray:
     """Decode one latent point to a 28×28 image (uint8)."""
-    try:
-        z = torch.tensor([[float(z1), float(z2)]])
-    except (TypeError, ValueError):
-        raise BadInput("z₁ and z₂ must be numbers.") from None
-    if not torch.isfinite(z).all() or z.abs().max() > 1e4:
-        raise BadInput("z₁ and z₂ must be finite numbers of moderate size (|z| ≤ 10,000).")
+    z = torch.tensor([[validate.number(z1, -1e4, 1e4, "z₁"), validate.number(z2, -1e4, 1e4, "z₂")]])
     model, _ = autoencoder("2d")
     with torch.no_grad():
         return _to_uint8(model.decode(z)[0, 0])
@@ -206,12 +196,7 @@ def interpolate(index_a, index_b, steps: int = 9) -> tuple[list[np.ndarray], lis
 def denoise(index, noise_std, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """(clean, corrupted, denoised) uint8 images and their errors for one held-out image."""
     index = _index(index)
-    try:
-        std = float(noise_std)
-    except (TypeError, ValueError):
-        raise BadInput("The noise level must be a number from 0 to 1.") from None
-    if not 0.0 <= std <= 1.0:
-        raise BadInput(f"The noise level must be from 0 to 1 (got {noise_std}).")
+    std = validate.number(noise_std, 0.0, 1.0, "the noise level")
     clean = fashion()[0][index: index + 1]
     generator = torch.Generator().manual_seed(int(seed))
     noisy = (clean + std * torch.randn(clean.shape, generator=generator)).clamp(0, 1)
@@ -241,12 +226,7 @@ def rbm_filters(count: int = 64) -> list[np.ndarray]:
 def gibbs_chain(steps, start: str = "noise", seed: int = 0, snapshots: int = 8) -> tuple[list[np.ndarray], list[str]]:
     """Run the first RBM's Gibbs chain v → h → v from noise or from a held-out digit; return
     `snapshots` visible probability images spread over the run."""
-    try:
-        steps = int(steps)
-    except (TypeError, ValueError):
-        raise BadInput("The number of Gibbs steps must be a whole number.") from None
-    if not 1 <= steps <= MAX_GIBBS_STEPS:
-        raise BadInput(f"Run between 1 and {MAX_GIBBS_STEPS} Gibbs steps (got {steps}).")
+    steps = validate.integer(steps, 1, MAX_GIBBS_STEPS, "the number of Gibbs steps")
     model, _, _ = dbn()
     rbm = model.rbms[0]
     generator = torch.Generator().manual_seed(int(seed))
@@ -315,14 +295,8 @@ def som_data(dataset: str, seed: int = 0) -> np.ndarray:
 def train_som_live(dataset: str, size, steps, snapshots: int = 6, seed: int = 0):
     """Yield (fraction done, snapshot images, snapshot titles, quantization errors) as a SOM
     trains; stops at SOM_TIME_CAP_S."""
-    try:
-        size, steps = int(size), int(steps)
-    except (TypeError, ValueError):
-        raise BadInput("Map size and steps must be whole numbers.") from None
-    if not 4 <= size <= 20:
-        raise BadInput(f"The map is size×size units; choose a size from 4 to 20 (got {size}).")
-    if not 10 <= steps <= SOM_MAX_STEPS:
-        raise BadInput(f"Choose 10 to {SOM_MAX_STEPS} training steps (got {steps}).")
+    size = validate.integer(size, 4, 20, "the map size (units per side)")
+    steps = validate.integer(steps, 10, SOM_MAX_STEPS, "the number of training steps")
     data = som_data(dataset, seed)
     som = SOM(size, size, data.shape[1], seed=seed)
     images, titles, errors = [som.image()], ["start (random)"], [som.quantization_error(data[:500])]

@@ -7,7 +7,7 @@ import gradio as gr
 
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR
-from shared.ui import explainer, guard, model_card_accordion
+from shared.ui import explainer, guard, model_card_accordion, selected_index
 
 W = WEIGHTS_DIR / "unsupervised"
 AE_PATH, DAE_PATH = W / "autoencoder_2d.safetensors", W / "denoising_ae.safetensors"
@@ -40,7 +40,7 @@ def decode_latent(z1, z2):
 def decode_clicked(evt: gr.SelectData):
     from apps.unsupervised import infer
 
-    px, py = evt.index
+    px, py = selected_index(evt, "a point of the latent map")
     z1, z2 = infer.click_to_latent(px, py, *infer.SCATTER_PX)
     image, mix, scatter = decode_latent(z1, z2)
     return round(z1, 3), round(z2, 3), image, mix, scatter

@@ -8,6 +8,7 @@ import gradio as gr
 
 from apps import Tab
 from shared.checkpoints import WEIGHTS_DIR
+from shared.inputs import SketchInput
 from shared.ui import explainer, guard, model_card_accordion
 
 LENET_PATH = WEIGHTS_DIR / "zoo" / "lenet5_mnist.safetensors"
@@ -124,7 +125,7 @@ def build():
               "project. Pick the brush (✎, left of the canvas), draw a digit large in the middle; it is cropped, scaled to 20×20 and centred "
               "in 28×28 like MNIST's digits, then padded to LeNet's 32×32 input.")
     with gr.Row():
-        pad = gr.Sketchpad(label="Draw a digit (0–9)", type="numpy", image_mode="RGBA",
+        pad = SketchInput(label="Draw a digit (0–9)", type="numpy", image_mode="RGBA",
                            canvas_size=(280, 280), height=320)
         with gr.Column():
             prediction = gr.Label(num_top_classes=3, label="LeNet-5 says")

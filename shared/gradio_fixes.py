@@ -1,0 +1,113 @@
+"""Small fixes to Gradio's own request handling, installed once by app.py (`install()`).
+
+Each names the upstream code it corrects; each has a test in tests/test_budgets.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import gradio as gr
+
+from shared.ui import user_error
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _bounded_dataset_index()
+    _finite_numbers()
+    _clear_validation_errors()
+    _lazy_session_config()
+
+
+def _bounded_dataset_index() -> None:
+    """gradio/components/dataset.py Dataset.preprocess indexes its samples with whatever an API
+    caller sends: -1 quietly picks the last example, 10**9 fails as an IndexError. Examples and
+    pickers take the index of a sample that exists, or refuse in one sentence."""
+    original = gr.Dataset.preprocess
+
+    def preprocess(self, payload):
+        if payload is not None:
+            n = len(self.raw_samples)
+            if isinstance(payload, bool) or not isinstance(payload, int) or not 0 <= payload < n:
+                raise user_error(f"Pick one of the {n} examples (an index from 0 to {n - 1}; got {payload!r}).")
+        return original(self, payload)
+
+    gr.Dataset.preprocess = preprocess
+
+
+def _finite_numbers() -> None:
+    """gradio/components/number.py Number.preprocess rounds whatever it gets: a raw HTTP caller's
+    Infinity fails there as "OverflowError: cannot convert float infinity to integer", and NaN
+    passes its bounds check (every comparison with NaN is false). Both are refused in one sentence."""
+    original = gr.Number.preprocess
+
+    def preprocess(self, payload):
+        if isinstance(payload, float) and not math.isfinite(payload):
+            raise user_error(f"{self.label or 'The number'} must be a finite number (got {payload}).")
+        return original(self, payload)
+
+    gr.Number.preprocess = preprocess
+
+
+def _clear_validation_errors() -> None:
+    """gradio/utils.py error_payload shows an exception as str(exc): for a malformed file input
+    (a FileData without its "meta", a path that is a number) that is pydantic's multi-line dump
+    with a link to its docs. Callers get one sentence that says what a file input looks like."""
+    import pydantic
+    from gradio import queueing, routes, utils
+
+    original = utils.error_payload
+
+    def error_payload(error, show_error):
+        if isinstance(error, pydantic.ValidationError):
+            error = gr.Error(f"An input is not in the form this endpoint takes ({error.title}): a file is sent "
+                             "as gradio_client.handle_file(path), or as {\"path\": ..., \"meta\": "
+                             "{\"_type\": \"gradio.FileData\"}} after an upload. client.view_api() lists "
+                             "each endpoint's inputs.", print_exception=False)
+        return original(error, show_error)
+
+    utils.error_payload = queueing.error_payload = error_payload
+    assert routes.utils is utils  # routes calls utils.error_payload, patched above
+
+
+def _lazy_session_config() -> None:
+    """gradio/state_holder.py SessionState.__init__ builds `config_values`, the config of every
+    block, for each new session (about 700 KB for this gallery's 445 blocks), although only deep
+    links and blocks an event updates ever read it. Every request from a new session (an API
+    call, a page load) paid that until the session was evicted. Here it is built on first use;
+    everything else is as upstream's __init__ sets it (tests/test_budgets.py compares the two)."""
+    from copy import copy
+
+    from gradio.state_holder import SessionState
+
+    upstream_init = SessionState.__init__
+
+    def __init__(self, blocks):
+        self.blocks_config = copy(blocks.default_config)
+        self._config_source = blocks
+        self._config_values = None
+        self.state_data = {}
+        self._state_ttl = {}
+        self.is_closed = False
+        self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+    def get_config_values(self):
+        if self._config_values is None:
+            blocks = self._config_source
+            self._config_values = {k: self.blocks_config.config_for_block(k, [], v)
+                                   for k, v in self.blocks_config.blocks.items() if k in blocks.blocks}
+        return self._config_values
+
+    def set_config_values(self, value):
+        self._config_values = value
+
+    SessionState.__init__ = __init__
+    SessionState.config_values = property(get_config_values, set_config_values)
+    SessionState._upstream_init = upstream_init  # for the test that compares the two
