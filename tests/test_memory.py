@@ -266,3 +266,37 @@ def test_different_settings_train_side_by_side():
     assert infos[1]["live_runs"] == 2 and len(infer.training_threads()) == 2
     results = [list(r)[-1] for r in runs]
     assert all(fraction == 1.0 and history[-1]["step"] > 0 for fraction, history, _ in results)
+
+
+def test_runs_take_turns_first_come_first_served():
+    """At most `width` runs compute at once (thirty at once starved the server of Python's GIL);
+    a waiting run that nobody watches any more leaves the line."""
+    import threading
+
+    turns = infer._Turns(width=1)
+    never = threading.Event()
+    assert turns.take(never) and not turns.others_wait()
+    order, cancelled = [], threading.Event()
+
+    def wait(name, cancel=never):
+        if turns.take(cancel):
+            order.append(name)
+            turns.give_back()
+        else:
+            order.append(f"{name} left")
+
+    threads = [threading.Thread(target=wait, args=("first",))]
+    threads[0].start()
+    assert _wait_until(turns.others_wait)
+    threads.append(threading.Thread(target=wait, args=("gone", cancelled)))
+    threads[1].start()
+    time.sleep(0.3)
+    threads.append(threading.Thread(target=wait, args=("second",)))
+    threads[2].start()
+    time.sleep(0.3)
+    cancelled.set()
+    assert _wait_until(lambda: order == ["gone left"])  # left the line while the turn was still taken
+    turns.give_back()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == ["gone left", "first", "second"]

@@ -5,6 +5,8 @@ No Gradio here. Bad input raises shared.errors.BadInput with a message meant for
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 import threading
 import time
@@ -27,7 +29,10 @@ LIVE_MIN_LENGTH, LIVE_MAX_LENGTH = 5, 200
 LIVE_SECONDS = 60          # the whole live run, evaluation included
 LIVE_MIN_SECONDS = 5
 LIVE_MAX_RUNS = 32         # different live runs training at once (identical settings share one run)
+LIVE_PARALLEL = min(4, os.cpu_count() or 2)  # runs computing at any moment; the rest take turns
+LIVE_SLICE_S = 0.25        # a run's turn, when others wait for one
 LIVE_NICE = 10             # live-training threads run at this nice value: answers to others come first
+LIVE_UPDATE_S_PER_RUN = 0.5  # a watcher's curves are redrawn at most every 0.5 s x the runs training
 LIVE_GRACE_S = 60          # a watcher gives up on a run this long past its budget (a hung worker)
 LIVE_MAX_STEPS = 5000      # more than 60 s allows on a laptop: time, not steps, ends the run
 GRADIENT_BATCH = 64        # gradient norms are averaged over this many held-out sequences
@@ -315,6 +320,7 @@ class LiveRun:
 
     def __init__(self, length: int, kinds: tuple[str, ...], seconds: float):
         self.key = (length, kinds, seconds)
+        self.number = next(_RUN_NUMBERS)  # unique for the process's life (id() is reused)
         self.length, self.kinds, self.seconds = length, kinds, seconds
         self.history: list[dict] = []
         self.fraction = 0.0
@@ -333,15 +339,28 @@ class LiveRun:
 
     def _work(self) -> None:
         _lower_priority()
+        turn = _TURNS.take(self.cancel)
+        turn_started = time.monotonic()
+
+        def should_stop() -> bool:
+            """Asked before every step: stop when nobody watches; hand the CPU on after a slice."""
+            nonlocal turn, turn_started
+            if turn and time.monotonic() - turn_started >= LIVE_SLICE_S and _TURNS.others_wait():
+                _TURNS.give_back()
+                turn, turn_started = _TURNS.take(self.cancel), time.monotonic()
+            return not turn or self.cancel.is_set()
+
         try:
             # Leave a few seconds of the cap for the last evaluation and the final plots.
             train_side_by_side(self.length, list(self.kinds), max_steps=LIVE_MAX_STEPS,
                                time_limit_s=self.seconds - 3, eval_size=256,
                                eval_every=10 if self.length <= 50 else 5,
-                               on_progress=self._add_row, should_stop=self.cancel.is_set)
+                               on_progress=self._add_row, should_stop=should_stop)
         except BaseException as exc:  # noqa: BLE001 - handed to every watcher
             self.error = exc
         finally:
+            if turn:
+                _TURNS.give_back()
             with _RUNS_LOCK:
                 if _RUNS.get(self.key) is self:
                     del _RUNS[self.key]
@@ -350,6 +369,46 @@ class LiveRun:
                 self.changed.notify_all()
 
 
+class _Turns:
+    """At most `width` live runs compute at any moment; the others wait their turn, first come,
+    first served, and each hands its turn on after a slice (LIVE_SLICE_S) when others wait.
+
+    Thirty runs computing at once would each hold Python's GIL in turn: the server's event loop
+    and the drawing of everyone's curves then wait behind thirty threads (first curves after
+    50-70 s in a room of 30 different runs). Taking turns keeps the same total throughput with two."""
+
+    def __init__(self, width: int):
+        self.width, self.running = width, 0
+        self.waiting: collections.deque = collections.deque()
+        self.changed = threading.Condition()
+
+    def take(self, cancel: threading.Event) -> bool:
+        """Wait for a turn; False when `cancel` is set first."""
+        me = object()
+        with self.changed:
+            self.waiting.append(me)
+            try:
+                while not (self.running < self.width and self.waiting[0] is me):
+                    if cancel.is_set():
+                        return False
+                    self.changed.wait(timeout=0.2)
+                self.running += 1
+                return True
+            finally:
+                self.waiting.remove(me)
+                self.changed.notify_all()
+
+    def give_back(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+
+    def others_wait(self) -> bool:
+        return bool(self.waiting)
+
+
+_TURNS = _Turns(LIVE_PARALLEL)
+_RUN_NUMBERS = itertools.count(1)
 _RUNS: dict[tuple, LiveRun] = {}   # the runs that are training now and take new watchers
 _RUNS_LOCK = threading.Lock()
 
@@ -430,7 +489,12 @@ def live_train(length, cells, seconds: float = LIVE_SECONDS):
                 break
             if len(history) > seen:
                 seen = len(history)
-                yield fraction, history, _info(run)
+                info = _info(run)
+                yield fraction, history, info
+                # Each update is drawn (two figures, ~0.3 CPU-s): with many runs at once, fewer
+                # updates per run keep the drawing from starving the training and the first curves.
+                with run.changed:
+                    run.changed.wait_for(lambda: run.done, timeout=LIVE_UPDATE_S_PER_RUN * info["live_runs"])
             elif time.monotonic() >= deadline:
                 raise TimeoutError(f"the live run did not finish within {seconds + LIVE_GRACE_S:.0f} s")
         yield 1.0, history, _info(run)
@@ -439,8 +503,9 @@ def live_train(length, cells, seconds: float = LIVE_SECONDS):
 
 
 def _info(run: LiveRun) -> dict:
+    """`run_id` names the computation: watchers of one run can share what they draw from it."""
     with _RUNS_LOCK:
-        return {"watchers": run.watchers, "live_runs": len(_RUNS)}
+        return {"watchers": run.watchers, "live_runs": len(_RUNS), "run_id": run.number}
 
 
 def live_plots(history: list[dict], kinds: list[str]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import gradio as gr
 
@@ -111,7 +112,7 @@ def train_memory(length, cells, seconds=60, progress=gr.Progress()):
     for fraction, history, info in infer.live_train(length, cells, seconds):
         kinds = infer.parse_cells(cells)
         progress(fraction, desc=f"training at L = {int(length)}")
-        loss_fig, acc_fig = infer.live_plots(history, kinds)
+        loss_fig, acc_fig = shared_plots(info["run_id"], history, kinds)
         summary = infer.live_summary(history, kinds, length)
         status = (f"L = {summary['length']} · step {summary['steps']} · {summary['seconds']:.0f} s of "
                   f"{float(seconds):.0f} s · "
@@ -119,6 +120,29 @@ def train_memory(length, cells, seconds=60, progress=gr.Progress()):
                   + room_note(info))
         yield status, loss_fig, acc_fig, summary
     yield "✅ Done. " + status, loss_fig, acc_fig, summary
+
+
+_PLOTS: dict[tuple, tuple] = {}  # (run, rows) -> the two curves, drawn once for all its watchers
+_PLOTS_LOCK = threading.Lock()
+
+
+def shared_plots(run_id: int, history: list, kinds: list[str]):
+    """The loss and accuracy curves as Gradio's plot data, drawn once per update of a run however
+    many watch it (30 watchers drawing and encoding their own copies cost more CPU than the run)."""
+    from gradio.components.plot import PlotData
+    from gradio.processing_utils import encode_plot_to_base64
+
+    from apps.memory import infer
+
+    key = (run_id, len(history), tuple(kinds))
+    with _PLOTS_LOCK:  # one drawing at a time: the others wait for it instead of drawing it again
+        if key not in _PLOTS:
+            figures = infer.live_plots(history, kinds)
+            _PLOTS[key] = tuple(PlotData(type="matplotlib", plot=encode_plot_to_base64(f, "webp"))  # gr.Plot's format
+                                for f in figures)
+            while len(_PLOTS) > 64:  # a run's old updates are never asked for again
+                del _PLOTS[next(iter(_PLOTS))]
+        return _PLOTS[key]
 
 
 def room_note(info: dict) -> str:

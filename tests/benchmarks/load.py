@@ -192,13 +192,11 @@ def train_settings(people: int, same: bool, seed: int = 0) -> list[list]:
         return [list(TRAIN_SETTINGS_DEFAULT) for _ in range(people)]
     rng = random.Random(seed)
     cells = [["rnn", "lstm", "gru"], ["rnn", "gru"], ["lstm"], ["gru"], ["rnn", "lstm", "gru", "bag"]]
-    settings, seen = [], set()
-    while len(settings) < people:  # all different: the worst case for sharing
-        choice = (rng.choice([10, 20, 50, 100, 200]), tuple(rng.choice(cells)), 60)
-        if choice not in seen:
-            seen.add(choice)
-            settings.append([choice[0], list(choice[1]), choice[2]])
-    return settings
+    choices = [(length, kinds) for length in (10, 20, 30, 50, 75, 100, 150, 200) for kinds in cells]
+    if people > len(choices):
+        raise ValueError(f"at most {len(choices)} different settings")
+    # all different: the worst case for sharing
+    return [[length, list(kinds), 60] for length, kinds in rng.sample(choices, people)]
 
 
 async def train_room(url: str, settings: list[list]) -> dict:
