@@ -1,7 +1,13 @@
 """Benchmarks, side by side on one machine in one run (not part of the default test run).
 
-    python -m tests.benchmarks            # all: start-up, latency, memory, load; prints a table
+    python -m tests.benchmarks            # all: start-up, latency, memory, load, room; prints a table
     python -m tests.benchmarks --quick    # fewer repetitions (a smoke run)
+    python -m tests.benchmarks --only load,room   # some sections (startup, latency, load, room)
+
+The load is measured twice: with 32 gradio_client `Client`s (threads in this process, as before)
+and with tests/benchmarks/load.py (asyncio + httpx on Gradio's plain HTTP route), which leaves the
+server the CPU. "room": 30 people press Train at once on the memory tab, with the same settings
+and with 30 different ones.
 
 Writes the table to tests/benchmarks/results.md as well; the README shows the latest one.
 """
@@ -102,82 +108,158 @@ def call(client, endpoint: str, args: tuple) -> float:
     return time.perf_counter() - started
 
 
+SECTIONS = ("startup", "latency", "load", "room")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
     opts = parser.parse_args()
+    sections = {name.strip() for name in opts.only.split(",") if name.strip()}
+    if sections - set(SECTIONS):
+        parser.error(f"unknown section(s) {sorted(sections - set(SECTIONS))}; choose from {', '.join(SECTIONS)}")
     repeats, calls, clients, per_client = (1, 5, 8, 3) if opts.quick else (3, 20, 32, 10)
+    room = 6 if opts.quick else 30
     from gradio_client import Client
 
     rows: list[tuple[str, str, str]] = []
-    startup = measure_startup(repeats)
-    rows += [("start-up: bare one-textbox Gradio app (s)", f"{startup['bare']:.2f}", ""),
-             ("start-up: this gallery (s)", f"{startup['gallery']:.2f}", ""),
-             ("start-up ratio gallery / bare", f"{startup['gallery'] / startup['bare']:.2f}", "≤ 1.5")]
+    errors: list[str] = []
+    if "startup" in sections:
+        startup = measure_startup(repeats)
+        rows += [("start-up: bare one-textbox Gradio app (s)", f"{startup['bare']:.2f}", ""),
+                 ("start-up: this gallery (s)", f"{startup['gallery']:.2f}", ""),
+                 ("start-up ratio gallery / bare", f"{startup['gallery'] / startup['bare']:.2f}", "≤ 1.5")]
 
     port = free_port()
     server, _ = start_server([sys.executable, "app.py", "--port", str(port), "--no-warmup"], port)
+    url = f"http://127.0.0.1:{port}"
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(f"{url}/", verbose=False)
         available = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
         endpoints = {name: args for name, args in ENDPOINTS.items() if api_name(name) in available}
         explanations = {name: args for name, args in EXPLANATIONS.items() if api_name(name) in available}
         for name, args in {**endpoints, **explanations}.items():  # first use: loads models
             call(client, name, args())
-        noop = [call(client, "/ping", ()) for _ in range(calls)]
-        noop_p50 = statistics.median(noop)
-        rows.append(("latency /ping (no-op) p50 / p95 (ms)",
-                     f"{noop_p50 * 1e3:.0f} / {percentile(noop, 0.95) * 1e3:.0f}", ""))
-        for name, args in endpoints.items():
-            times = [call(client, name, args()) for _ in range(calls)]
-            p50 = statistics.median(times)
-            target = "≤ 2.5× no-op" if name in LARGE_PRETRAINED else "≤ 1.5× no-op"
-            rows.append((f"latency {name} p50 / p95 (ms), ratio to no-op",
-                         f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", target))
-        for name, args in explanations.items():
-            times = [call(client, name, args()) for _ in range(max(5, calls // 2))]
-            p50 = statistics.median(times)
-            rows.append((f"latency {name} (views after the answer) p50 / p95 (ms), ratio to no-op",
-                         f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", ""))
-        rows.append(("peak server memory after every endpoint (MB)", f"{peak_rss_mb(server.pid):.0f}", "≤ 1200"))
-
-        names = list(endpoints) + ["/ping"]
-        latencies: list[float] = []
-        errors: list[str] = []
-
-        def one_client(seed: int) -> None:
-            rng = random.Random(seed)
-            own = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            for _ in range(per_client):
-                name = rng.choice(names)
-                try:
-                    latencies.append(call(own, name, ENDPOINTS.get(name, tuple)()))
-                except Exception as e:  # noqa: BLE001 - counted, not raised
-                    errors.append(f"{name}: {type(e).__name__}: {e}")
-
-        started, server_cpu, own_cpu = time.perf_counter(), cpu_seconds(server.pid), time.process_time()
-        with futures.ThreadPoolExecutor(clients) as pool:
-            list(pool.map(one_client, range(clients)))
-        wall = time.perf_counter() - started
-        server_cpu, own_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - own_cpu
-        rows.append((f"load: {clients} clients × {per_client} mixed requests: errors", str(len(errors)), "0"))
-        rows.append(("load: p50 / p95 latency (s), wall time (s)",
-                     f"{statistics.median(latencies):.2f} / {percentile(latencies, 0.95):.2f}, {wall:.0f}",
-                     "p95 ≤ 3 s"))
-        # The load generator runs on the same machine: its CPU time is CPU the server did not get.
-        rows.append(("load: CPU seconds used by the server / by the 32 clients (same machine)",
-                     f"{server_cpu:.0f} / {own_cpu:.0f} (of {wall * (os.cpu_count() or 1):.0f} available)", ""))
-        rows.append(("peak server memory after load (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
+        if "latency" in sections:
+            rows += measure_latency(client, endpoints, explanations, calls)
+            rows.append(("peak server memory after every endpoint (MB)", f"{peak_rss_mb(server.pid):.0f}", "≤ 1200"))
+        if "load" in sections:
+            rows += measure_load_gradio_client(url, server.pid, list(endpoints) + ["/ping"], clients,
+                                               per_client, errors)
+            rows += measure_load_light(url, server.pid, list(endpoints) + ["/ping"], clients, per_client, errors)
+            rows.append(("peak server memory after load (MB)", f"{peak_rss_mb(server.pid):.0f}", ""))
+        if "room" in sections and "/train_memory" in available:
+            rows += measure_room(url, server.pid, room, errors)
     finally:
         stop(server)
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     table = "| measure | value | target |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
-    report = f"Measured {time.strftime('%Y-%m-%d')} on {machine} with `python -m tests.benchmarks`.\n\n{table}\n"
+    command = "python -m tests.benchmarks" + ("" if sections == set(SECTIONS) else f" --only {opts.only}")
+    report = f"Measured {time.strftime('%Y-%m-%d')} on {machine} with `{command}`.\n\n{table}\n"
     if errors:
         report += "\nLoad errors (first 5):\n" + "\n".join(f"- {e}" for e in errors[:5]) + "\n"
     print(report)
-    (Path(__file__).parent / "results.md").write_text(report)
+    if sections == set(SECTIONS):  # the file holds complete runs only
+        (Path(__file__).parent / "results.md").write_text(report)
+
+
+def measure_latency(client, endpoints: dict, explanations: dict, calls: int) -> list[tuple[str, str, str]]:
+    rows = []
+    noop = [call(client, "/ping", ()) for _ in range(calls)]
+    noop_p50 = statistics.median(noop)
+    rows.append(("latency /ping (no-op) p50 / p95 (ms)",
+                 f"{noop_p50 * 1e3:.0f} / {percentile(noop, 0.95) * 1e3:.0f}", ""))
+    for name, args in endpoints.items():
+        times = [call(client, name, args()) for _ in range(calls)]
+        p50 = statistics.median(times)
+        target = "≤ 2.5× no-op" if name in LARGE_PRETRAINED else "≤ 1.5× no-op"
+        rows.append((f"latency {name} p50 / p95 (ms), ratio to no-op",
+                     f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", target))
+    for name, args in explanations.items():
+        times = [call(client, name, args()) for _ in range(max(5, calls // 2))]
+        p50 = statistics.median(times)
+        rows.append((f"latency {name} (views after the answer) p50 / p95 (ms), ratio to no-op",
+                     f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", ""))
+    return rows
+
+
+def measure_load_gradio_client(url: str, pid: int, names: list[str], clients: int, per_client: int,
+                               errors: list[str]) -> list[tuple[str, str, str]]:
+    """The old load: `clients` gradio_client Clients, threads in this process."""
+    from gradio_client import Client
+
+    latencies: list[float] = []
+
+    def one_client(seed: int) -> None:
+        rng = random.Random(seed)
+        own = Client(f"{url}/", verbose=False)
+        for _ in range(per_client):
+            name = rng.choice(names)
+            try:
+                latencies.append(call(own, name, ENDPOINTS.get(name, tuple)()))
+            except Exception as e:  # noqa: BLE001 - counted, not raised
+                errors.append(f"{name}: {type(e).__name__}: {e}")
+
+    started, server_cpu, own_cpu = time.perf_counter(), cpu_seconds(pid), time.process_time()
+    before = len(errors)
+    with futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one_client, range(clients)))
+    wall = time.perf_counter() - started
+    server_cpu, own_cpu = cpu_seconds(pid) - server_cpu, time.process_time() - own_cpu
+    return [
+        (f"load (gradio_client): {clients} clients × {per_client} mixed requests: errors", str(len(errors) - before), "0"),
+        ("load (gradio_client): p50 / p95 latency (s), wall time (s)",
+         f"{statistics.median(latencies):.2f} / {percentile(latencies, 0.95):.2f}, {wall:.0f}", "p95 ≤ 3 s"),
+        # The load generator runs on the same machine: its CPU time is CPU the server did not get.
+        (f"load (gradio_client): CPU seconds used by the server / by the {clients} clients (same machine)",
+         f"{server_cpu:.0f} / {own_cpu:.0f} (of {wall * (os.cpu_count() or 1):.0f} available)", ""),
+    ]
+
+
+def measure_load_light(url: str, pid: int, names: list[str], clients: int, per_client: int,
+                       errors: list[str]) -> list[tuple[str, str, str]]:
+    """The same mix from tests/benchmarks/load.py: one asyncio loop, httpx, the plain HTTP route."""
+    import asyncio
+
+    from tests.benchmarks import load
+
+    started_cpu, own_cpu = cpu_seconds(pid), time.process_time()
+    out = asyncio.run(load.mixed_load(url, clients, per_client, [n for n in names if n in load.MIXED]))
+    server_cpu, own_cpu = cpu_seconds(pid) - started_cpu, time.process_time() - own_cpu
+    errors += out["errors"]
+    lat, wall = out["latencies"], out["wall"]
+    return [
+        (f"load (light client, asyncio + httpx): {clients} × {per_client} mixed requests: errors",
+         str(len(out["errors"])), "0"),
+        ("load (light client): p50 / p95 latency (s), wall time (s)",
+         f"{statistics.median(lat):.2f} / {percentile(lat, 0.95):.2f}, {wall:.0f}", "p95 ≤ 3 s"),
+        ("load (light client): CPU seconds used by the server / by the load generator",
+         f"{server_cpu:.0f} / {own_cpu:.0f} (of {wall * (os.cpu_count() or 1):.0f} available)", ""),
+    ]
+
+
+def measure_room(url: str, pid: int, people: int, errors: list[str]) -> list[tuple[str, str, str]]:
+    """`people` press Train on the memory tab at once (the 60 s default budget)."""
+    import asyncio
+
+    from tests.benchmarks import load
+
+    rows = []
+    for same in (True, False):
+        out = asyncio.run(load.train_room(url, load.train_settings(people, same)))
+        errors += out["errors"]
+        what = "the same settings" if same else "all different settings"
+        rows.append((f"room: {people} press Train at once, {what}: errors · first curve max (p50) · "
+                     "finished max (p50) (s) · steps per run (median)",
+                     f"{len(out['errors'])} · {max(out['first'], default=float('nan')):.1f} "
+                     f"({statistics.median(out['first'] or [float('nan')]):.1f}) · "
+                     f"{max(out['finished'], default=float('nan')):.1f} "
+                     f"({statistics.median(out['finished'] or [float('nan')]):.1f}) · "
+                     f"{statistics.median(out['steps'] or [0]):.0f}",
+                     "first ≤ 30 s, finished ≤ 180 s"))
+    return rows
 
 
 if __name__ == "__main__":

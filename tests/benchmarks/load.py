@@ -143,7 +143,7 @@ MIXED = {
     "/sample_task": ("sample_task", [100, 0], []),
     "/inspect_memory": ("inspect_memory", [100, 100, 0], []),
     "/classify_sentiment": ("classify_sentiment", ["a gorgeous, witty, seductive movie."], []),
-    "/generate_text": ("generate_text", ["The secret of life is", 40, 0.8, 19], []),
+    "/generate_text": ("generate_text", ["The secret of life is", 40, 0.8, 19, 40], []),  # the plain route needs top_k too
     "/describe_architecture": ("describe_architecture", ["ResNet-50"], []),
     "/ping": ("ping", [], []),
 }
