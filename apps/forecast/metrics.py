@@ -70,10 +70,16 @@ def ets_forecast(history, period: int, horizon: int) -> tuple[np.ndarray, str]:
         return np.asarray(fit.forecast(horizon)), "STL + ETS(A,Ad,N)"
 
 
-def ets_quantiles(history, period: int, horizon: int, damped: bool = True) -> tuple[np.ndarray, str]:
+def ets_quantiles(history, period: int, horizon: int, damped: bool = True,
+                  reuse: dict | None = None) -> tuple[np.ndarray, str]:
     """ETS as in ets_forecast (damped or not), with its 80% prediction interval: (H, 3) [lower,
     median, upper] and the label. The history goes in as a pandas Series: statsmodels' interval
-    code needs an index."""
+    code needs an index.
+
+    `reuse`: a dict shared by calls on longer and longer prefixes of one series. The first call
+    fits and stores the parameters there; later ones only run the smoother with them (0.05 s
+    instead of a fit that takes 3-15 s on 700 monthly points), so parameters come from the
+    shortest history (the validation one) and never from the blocks forecast later."""
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -84,7 +90,13 @@ def ets_quantiles(history, period: int, horizon: int, damped: bool = True) -> tu
         warnings.simplefilter("ignore")
         if period <= 24:
             seasonal = dict(seasonal="add", seasonal_periods=period) if period > 1 else {}
-            fit = ETSModel(y, error="add", trend="add", damped_trend=damped, **seasonal).fit(disp=False)
+            model = ETSModel(y, error="add", trend="add", damped_trend=damped, **seasonal)
+            if reuse is not None and "params" in reuse:
+                fit = model.smooth(reuse["params"])
+            else:
+                fit = model.fit(disp=False)
+                if reuse is not None:
+                    reuse["params"] = fit.params
             label = f"ETS(A,{trend},{'A' if period > 1 else 'N'})"
         else:
             from statsmodels.tsa.forecasting.stl import STLForecast

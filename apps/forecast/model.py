@@ -3,8 +3,9 @@
     x (B, L, 4) --LSTM/GRU--> last hidden state (B, D) --Linear--> (B, H, 3) quantiles
 
 The head predicts the median and two positive gaps (softplus), so lower <= median <= upper
-always holds: quantile outputs never cross. Outputs are the change from the window's last
-value in scaled units (see data.make_windows); data.py turns them back into series values.
+always holds: quantile outputs never cross. Outputs are the change from the window's base in
+scaled units: its last value (shipped checkpoints) or, for a seasonal upload, the value one season
+back (see data.base_values); data.py turns them back into series values.
 
 `lstm_gates` replays an nn.LSTM one step at a time from its own weights, to show the input,
 forget and output gates and the cell state; a test checks it matches nn.LSTM exactly.

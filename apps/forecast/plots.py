@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 from apps.forecast import data
 from shared.plots import new_figure
 
-COLORS = {"lstm": "#d62728", "gru": "#1f77b4", "truth": "black", "seasonal naive": "#7f7f7f", "ETS": "#2ca02c"}
+COLORS = {"lstm": "#d62728", "gru": "#1f77b4", "truth": "black", "seasonal naive": "#7f7f7f", "ETS": "#2ca02c",
+          "mean of LSTM and ETS": "#9467bd"}
 
 
 def x_axis(series: data.Series, start: int, stop: int):
