@@ -35,6 +35,16 @@ WORD_CLIPS = {"yes_8fe67225_nohash_3.flac": "yes", "left_6b889021_nohash_0.flac"
               "right_b49caed3_nohash_2.flac": "right"}  # the most confident of the 20 (mean log-prob > -0.4)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread for this file: on a busy 2-core machine two OpenMP threads made one 3 s
+    transcription take 2-10 s instead of 0.5-0.7 s (measured 2026-12-01, load average 5-7)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _speak(text: str, voice: str, path: Path) -> Path:
     if voice == "espeak-ng":
         command = ["espeak-ng", "-w", str(path), text]
