@@ -45,9 +45,9 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def _speak(text: str, voice: str, path: Path) -> Path:
+def _speak(text: str, voice: str, path: Path, language: str = "en") -> Path:
     if voice == "espeak-ng":
-        command = ["espeak-ng", "-w", str(path), text]
+        command = ["espeak-ng", "-v", language, "-w", str(path), text]
     else:
         command = ["flite", "-t", text, "-o", str(path)]
     if shutil.which(command[0]) is None:
@@ -173,6 +173,16 @@ def test_bad_files_are_clear_messages(tmp_path):
             whisper.transcribe(tmp_path / name)
     with pytest.raises(BadInput, match="No audio"):
         whisper.transcribe_cached(None)
+
+
+def test_other_languages_do_not_run_away(tmp_path):
+    """tiny.en knows English only: German comes out as English-sounding words, and this French
+    sentence sent greedy decoding into "I'm your host, I'm your host, ..." up to the 224-token limit."""
+    path = _speak("Bonjour, je voudrais un café avec du lait, s'il vous plaît.", "espeak-ng", tmp_path / "fr.wav", "fr")
+    result = whisper.transcribe(path, with_attention=False)
+    assert len(result.token_ids) < 40
+    assert whisper.repeating_tail([5, 1, 2, 3, 1, 2, 3, 1, 2, 3]) == 6
+    assert whisper.repeating_tail([5, 7, 7, 7]) == 0 and whisper.repeating_tail([5, 7, 7, 7, 7]) == 3
 
 
 def test_word_error_rate():

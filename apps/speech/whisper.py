@@ -414,7 +414,7 @@ def transcribe_samples(wave: np.ndarray, notes: list[str] | None = None, with_at
     n_mel = min(int(math.ceil(wave.shape[0] / SAMPLE_RATE * MEL_FRAMES_PER_SECOND)), features.shape[-1])
     with torch.inference_mode():
         encoded = model.model.encoder(features.to(whisper.dtype)).last_hidden_state  # [1, 1500, d]
-        ids, logprobs, no_speech_prob = _greedy(model, encoded, whisper.config)
+        ids, logprobs, no_speech_prob, repeated = _greedy(model, encoded, whisper.config)
         attention = _cross_attention(model, encoded, ids, whisper.config, n_mel // 2) if with_attention else None
     text_ids = ids[len(PROMPT):]
     text = whisper.tokenizer.decode(text_ids, skip_special_tokens=True).strip()
@@ -427,6 +427,9 @@ def transcribe_samples(wave: np.ndarray, notes: list[str] | None = None, with_at
                      + (f" What it would have written: “{text}”." if text else ""))
         text, text_ids, tokens = "", [], []
         attention = np.zeros((0, n_mel // 2), dtype=np.float32)
+    if repeated:
+        notes.append("Whisper started repeating itself and was stopped (one copy kept): greedy decoding "
+                     "does that on audio it cannot follow, such as a language other than English.")
     if len(ids) - len(PROMPT) >= MAX_NEW_TOKENS:
         notes.append(f"Stopped after {MAX_NEW_TOKENS} tokens (Whisper's limit for one window).")
     if attention is None:
@@ -438,11 +441,11 @@ def transcribe_samples(wave: np.ndarray, notes: list[str] | None = None, with_at
         avg_logprob=avg_logprob, no_speech=no_speech, notes=notes)
 
 
-def _greedy(model, encoded: torch.Tensor, ct2_config: dict) -> tuple[list[int], list[float], float]:
+def _greedy(model, encoded: torch.Tensor, ct2_config: dict) -> tuple[list[int], list[float], float, bool]:
     """Greedy decoding with the key/value cache, suppressing the tokens Whisper suppresses.
 
     Returns (prompt + text ids, each text token's log-probability, the no-speech probability read
-    at the start-of-transcript position, as OpenAI's decoder does).
+    at the start-of-transcript position, as OpenAI's decoder does, whether a loop was cut).
     """
     from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
@@ -473,8 +476,25 @@ def _greedy(model, encoded: torch.Tensor, ct2_config: dict) -> tuple[list[int], 
             break
         logprobs.append(float(torch.log_softmax(last, -1)[token]))
         ids.append(token)
+        loop = repeating_tail(ids[len(PROMPT):])
+        if loop:  # greedy Whisper stuck in a loop: keep the first copy, stop
+            del ids[-loop:], logprobs[-loop:]
+            return ids, logprobs, no_speech_prob, True
         step_input = torch.tensor([[token]])
-    return ids, logprobs, no_speech_prob
+    return ids, logprobs, no_speech_prob, False
+
+
+def repeating_tail(ids: list[int], longest: int = 32) -> int:
+    """How many tokens to drop when the sequence ends in the same run of k tokens repeated (4 times
+    for k <= 2, 3 times for longer runs), keeping one copy; 0 when it does not. Greedy decoding falls
+    into such loops on audio it cannot follow (a French sentence: "I'm your host, I'm your host, ..."
+    until the 224-token limit); OpenAI's decoder retries at a higher temperature instead."""
+    for k in range(1, min(longest, len(ids) // 3) + 1):
+        times = 4 if k <= 2 else 3
+        if len(ids) >= k * times and all(ids[-k:] == ids[len(ids) - (i + 1) * k:len(ids) - i * k]
+                                         for i in range(1, times)):
+            return k * (times - 1)
+    return 0
 
 
 def _cross_attention(model, encoded: torch.Tensor, ids: list[int], ct2_config: dict, n_frames: int) -> np.ndarray:
