@@ -78,11 +78,12 @@ def _clear_validation_errors() -> None:
 
 
 def _lazy_session_config() -> None:
-    """gradio/state_holder.py SessionState.__init__ builds `config_values`, the config of every
-    block, for each new session (about 700 KB for this gallery's 445 blocks), although only deep
-    links and blocks an event updates ever read it. Every request from a new session (an API
-    call, a page load) paid that until the session was evicted. Here it is built on first use;
-    everything else is as upstream's __init__ sets it (tests/test_budgets.py compares the two)."""
+    """gradio/state_holder.py SessionState keeps `config_values`, the config of every block, for
+    each session (about 700 KB for this gallery's 445 blocks): __init__ built it for every new
+    session, and every answer's postprocessing (`_update_value_in_config`) read it. Only deep links
+    read all of it. Here it is a mapping that builds a block's entry when that entry is first read
+    (an answer touches only its output blocks) and all of them when it is iterated; everything
+    else is as upstream's __init__ sets it (tests/test_budgets.py compares the two)."""
     from copy import copy
 
     from gradio.state_holder import SessionState
@@ -91,23 +92,66 @@ def _lazy_session_config() -> None:
 
     def __init__(self, blocks):
         self.blocks_config = copy(blocks.default_config)
-        self._config_source = blocks
-        self._config_values = None
+        self.config_values = _LazyConfigValues(self, blocks)
         self.state_data = {}
         self._state_ttl = {}
         self.is_closed = False
         self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
-    def get_config_values(self):
-        if self._config_values is None:
-            blocks = self._config_source
-            self._config_values = {k: self.blocks_config.config_for_block(k, [], v)
-                                   for k, v in self.blocks_config.blocks.items() if k in blocks.blocks}
-        return self._config_values
-
-    def set_config_values(self, value):
-        self._config_values = value
-
     SessionState.__init__ = __init__
-    SessionState.config_values = property(get_config_values, set_config_values)
     SessionState._upstream_init = upstream_init  # for the test that compares the two
+
+
+class _LazyConfigValues(dict):
+    """SessionState.config_values with entries built on first read (see _lazy_session_config)."""
+
+    def __init__(self, session, blocks):
+        super().__init__()
+        self._session, self._blocks = session, blocks
+
+    def _known(self, key) -> bool:
+        return key in self._session.blocks_config.blocks and key in self._blocks.blocks
+
+    def __missing__(self, key):
+        if not self._known(key):
+            raise KeyError(key)
+        config = self._session.blocks_config
+        value = self[key] = config.config_for_block(key, [], config.blocks[key])
+        return value
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, key) or self._known(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def _all(self) -> None:
+        for key in self._session.blocks_config.blocks:
+            if key in self._blocks.blocks and not dict.__contains__(self, key):
+                self.__missing__(key)
+
+    def __iter__(self):
+        self._all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._all()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._all()
+        return dict.keys(self)
+
+    def values(self):
+        self._all()
+        return dict.values(self)
+
+    def items(self):
+        self._all()
+        return dict.items(self)
+
+    def __eq__(self, other) -> bool:
+        self._all()
+        return dict(self.items()) == other
+
+    __hash__ = None
