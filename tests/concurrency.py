@@ -25,3 +25,13 @@ def run_together(calls: dict[str, Callable[[], object]], rounds: int) -> dict[st
     for t in threads:
         t.join()
     return results
+
+
+def run_async(coroutine):
+    """asyncio.run(coroutine) in a thread of its own: the sync Playwright fixtures keep an event
+    loop running in the main thread for the whole session, where asyncio.run refuses to start."""
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -15,12 +15,13 @@ import numpy as np
 from PIL import Image
 
 from tests.benchmarks.load import call, call_many, new_client, upload
+from tests.concurrency import run_async
 
 DIGITS = Path(__file__).parent / "data" / "cnn" / "mnist_test_first1000.npz"
 
 
 def test_400_jobs_from_one_client_16_at_a_time_all_come_back(gallery):
-    results = asyncio.run(call_many(gallery, "ping", [[] for _ in range(400)], width=16))
+    results = run_async(call_many(gallery, "ping", [[] for _ in range(400)], width=16))
     assert [r for r in results if isinstance(r, Exception)] == []
     assert results == [["ok"]] * 400
 
@@ -48,7 +49,7 @@ def test_digits_through_the_plain_route_16_at_a_time(gallery, tmp_path):
             alone = [(await call(http, gallery, "classify_image", [f, "digits"]))[0][0] for f in files[:4]]
             return together, alone
 
-    together, alone = asyncio.run(run())
+    together, alone = run_async(run())
     assert len(together) == 48 and all(r["label"] for r in together)
     assert together[:4] == alone
     correct = sum(str(r["label"]).startswith(str(int(y))) for r, y in zip(together, digits["labels"][:48]))

@@ -96,10 +96,9 @@ def test_live_training_bad_input_is_refused_quickly(client, args, message):
 def test_nan_budget_or_length_is_refused(gallery, args):
     """NaN passes Gradio's slider check (NaN > 60 is False) and `elapsed >= NaN` never ends a loop.
     gradio_client cannot send NaN (strict JSON), so this goes over plain HTTP, as any caller can."""
-    import asyncio
-
     from apps.memory import infer
     from tests.benchmarks.load import CallError, call, new_client
+    from tests.concurrency import run_async
 
     async def send():
         async with new_client() as http:
@@ -107,7 +106,7 @@ def test_nan_budget_or_length_is_refused(gallery, args):
 
     started = time.monotonic()
     with pytest.raises(CallError, match="finite number|maximum value 60"):
-        asyncio.run(send())
+        run_async(send())
     assert time.monotonic() - started < 15 and not infer.live_runs()
 
 

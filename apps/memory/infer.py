@@ -343,9 +343,11 @@ class LiveRun:
         turn_started = time.monotonic()
 
         def should_stop() -> bool:
-            """Asked before every step: stop when nobody watches; hand the CPU on after a slice."""
+            """Asked before every step: stop when nobody watches; hand the CPU on after a slice,
+            once this run has shown its first curve (first curves first: they say "it works")."""
             nonlocal turn, turn_started
-            if turn and time.monotonic() - turn_started >= LIVE_SLICE_S and _TURNS.others_wait():
+            if (turn and self.history and time.monotonic() - turn_started >= LIVE_SLICE_S
+                    and _TURNS.others_wait()):
                 _TURNS.give_back()
                 turn, turn_started = _TURNS.take(self.cancel), time.monotonic()
             return not turn or self.cancel.is_set()

@@ -220,24 +220,28 @@ def measure_load_gradio_client(url: str, pid: int, names: list[str], clients: in
 
 def measure_load_light(url: str, pid: int, names: list[str], clients: int, per_client: int,
                        errors: list[str]) -> list[tuple[str, str, str]]:
-    """The same mix from tests/benchmarks/load.py: one asyncio loop, httpx, the plain HTTP route."""
+    """The same mix from tests/benchmarks/load.py (one asyncio loop, httpx): each user one session
+    on Gradio's queue protocol, as a browser tab; then every request on the plain route."""
     import asyncio
 
     from tests.benchmarks import load
 
-    started_cpu, own_cpu = cpu_seconds(pid), time.process_time()
-    out = asyncio.run(load.mixed_load(url, clients, per_client, [n for n in names if n in load.MIXED]))
-    server_cpu, own_cpu = cpu_seconds(pid) - started_cpu, time.process_time() - own_cpu
-    errors += out["errors"]
-    lat, wall = out["latencies"], out["wall"]
-    return [
-        (f"load (light client, asyncio + httpx): {clients} × {per_client} mixed requests: errors",
-         str(len(out["errors"])), "0"),
-        ("load (light client): p50 / p95 latency (s), wall time (s)",
-         f"{statistics.median(lat):.2f} / {percentile(lat, 0.95):.2f}, {wall:.0f}", "p95 ≤ 3 s"),
-        ("load (light client): CPU seconds used by the server / by the load generator",
-         f"{server_cpu:.0f} / {own_cpu:.0f} (of {wall * (os.cpu_count() or 1):.0f} available)", ""),
-    ]
+    rows = []
+    for route, label in (("queue", "light client, queue protocol"), ("call", "light client, /gradio_api/call")):
+        started_cpu, own_cpu = cpu_seconds(pid), time.process_time()
+        out = asyncio.run(load.mixed_load(url, clients, per_client, [n for n in names if n in load.MIXED],
+                                          route=route))
+        server_cpu, own_cpu = cpu_seconds(pid) - started_cpu, time.process_time() - own_cpu
+        errors += out["errors"]
+        lat, wall = out["latencies"], out["wall"]
+        rows += [
+            (f"load ({label}): {clients} × {per_client} mixed requests: errors", str(len(out["errors"])), "0"),
+            (f"load ({label}): p50 / p95 latency (s), wall time (s)",
+             f"{statistics.median(lat):.2f} / {percentile(lat, 0.95):.2f}, {wall:.0f}", "p95 ≤ 3 s"),
+            (f"load ({label}): CPU seconds used by the server / by the load generator",
+             f"{server_cpu:.0f} / {own_cpu:.0f} (of {wall * (os.cpu_count() or 1):.0f} available)", ""),
+        ]
+    return rows
 
 
 def measure_room(url: str, pid: int, people: int, errors: list[str]) -> list[tuple[str, str, str]]:

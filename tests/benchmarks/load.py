@@ -1,7 +1,11 @@
-"""A light load generator: asyncio + httpx speaking Gradio's plain HTTP route, no gradio_client.
+"""A light load generator: asyncio + httpx speaking Gradio's own protocols, no gradio_client.
 
-    python -m tests.benchmarks.load --url http://127.0.0.1:7860 --clients 32 --requests 10
+    python -m tests.benchmarks.load --url http://127.0.0.1:7860 --clients 32 --requests 10 [--route call]
     python -m tests.benchmarks.load --url http://127.0.0.1:7860 --train 30 [--same]
+
+Two protocols. The mixed load's users are `Session`s on Gradio's queue (join, then the session's
+message stream), one session per user as a browser tab. `call` uses the plain route below, one
+call at a time or many (`call_many`), which is how a script should batch.
 
 Why not gradio_client: 32 `Client`s (threads in one process, each polling its messages in 50 ms
 sleeps) used 57 CPU-seconds to the server's 34 on the same 2 cores, so the old load figure mostly
@@ -105,6 +109,72 @@ async def call(http: httpx.AsyncClient, url: str, api_name: str, data: list, *,
     raise CallError(f"the stream of {api_name} ended without a result (events: {timing.events})")
 
 
+async def api_functions(http: httpx.AsyncClient, url: str) -> dict[str, tuple[int, int | None]]:
+    """api_name -> (fn_index, trigger id) from the app's /config, for the queue protocol."""
+    config = (await http.get(f"{url}/config")).json()
+    return {d["api_name"]: (d["id"], d["targets"][0][0] if d.get("targets") else None)
+            for d in config["dependencies"] if d.get("api_name")}
+
+
+class Session:
+    """One simulated browser tab: Gradio's queue protocol with its own session hash.
+
+    `POST /gradio_api/queue/join` ({data, fn_index, trigger_id, session_hash}) answers an event id;
+    `GET /gradio_api/queue/data?session_hash=...` streams the session's messages (`data: <json>`;
+    msg process_generating / process_completed / close_stream). One call at a time per session,
+    and each stream is read until the server closes it: a new stream never overlaps an old one."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, functions: dict):
+        import uuid
+
+        self.http, self.url, self.functions = http, url, functions
+        self.hash = uuid.uuid4().hex[:12]
+
+    async def call(self, api_name: str, data: list, *, timeout: float = 300.0) -> tuple[list, Timing]:
+        fn_index, trigger = self.functions[api_name.lstrip("/")]
+        timing = Timing(started=time.perf_counter())
+        body = {"data": data, "fn_index": fn_index, "trigger_id": trigger, "event_data": None,
+                "session_hash": self.hash}
+        response = await self.http.post(f"{self.url}/gradio_api/queue/join", content=json.dumps(body),
+                                        headers={"Content-Type": "application/json"})
+        response.raise_for_status()
+        event_id = response.json()["event_id"]
+        result: list | None = None
+        failure: str | None = None
+        async with asyncio.timeout(timeout):
+            async with self.http.stream("GET", f"{self.url}/gradio_api/queue/data",
+                                        params={"session_hash": self.hash}) as stream:
+                async for line in stream.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    message = json.loads(line[5:])
+                    msg = message.get("msg")
+                    now = time.perf_counter() - timing.started
+                    if msg == "close_stream":
+                        break
+                    if msg == "unexpected_error":
+                        failure = message.get("message", "unexpected error")
+                        break
+                    if message.get("event_id") != event_id:
+                        continue
+                    timing.events.append(msg)
+                    if msg == "process_generating":
+                        timing.updates += 1
+                        timing.first_update = timing.first_update if timing.first_update is not None else now
+                    elif msg == "process_completed":
+                        timing.finished = now
+                        output = message.get("output") or {}
+                        if message.get("success"):
+                            result = output.get("data")
+                        else:
+                            failure = str(output.get("error") or output)
+        if failure is not None:
+            raise CallError(failure)
+        if result is None:
+            raise CallError(f"the stream of {api_name} ended without a result (messages: {timing.events})")
+        return result, timing
+
+
 def new_client(width: int = 64) -> httpx.AsyncClient:
     """One connection pool for every simulated user (keep-alive, no per-request handshakes)."""
     limits = httpx.Limits(max_connections=2 * width, max_keepalive_connections=2 * width)
@@ -149,37 +219,44 @@ MIXED = {
 }
 
 
-async def _mixed_request(http, url, name) -> float:
+async def _mixed_request(http, url, name, session: Session | None) -> float:
     api, data, files = MIXED[name]
     started = time.perf_counter()
     data = list(data)
     for i, path in enumerate(files):  # the upload is part of the user's wait
         data[i] = await upload(http, url, path)
-    await call(http, url, api, data)
+    if session is not None:
+        await session.call(api, data)
+    else:
+        await call(http, url, api, data)
     return time.perf_counter() - started
 
 
 async def mixed_load(url: str, clients: int, per_client: int, names: list[str] | None = None,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, route: str = "queue") -> dict:
     """`clients` users at once, each sending `per_client` requests one after the other, picked at
-    random from the mix; latencies of every request and the errors."""
+    random from the mix; latencies of every request and the errors. route "queue": each user is
+    one session (a browser tab, or one gradio_client Client) on Gradio's queue protocol; "call":
+    every request is its own call of the plain route (and its own session on the server)."""
     url = check_local(url)
     names = names or list(MIXED)
     latencies: list[float] = []
     errors: list[str] = []
 
-    async def user(http, k):
+    async def user(http, k, functions):
         rng = random.Random(seed * 1000 + k)
+        session = Session(http, url, functions) if route == "queue" else None
         for _ in range(per_client):
             name = rng.choice(names)
             try:
-                latencies.append(await _mixed_request(http, url, name))
+                latencies.append(await _mixed_request(http, url, name, session))
             except Exception as e:  # noqa: BLE001 - counted
                 errors.append(f"{name}: {type(e).__name__}: {e}")
 
-    started = time.perf_counter()
     async with new_client(clients) as http:
-        await asyncio.gather(*(user(http, k) for k in range(clients)))
+        functions = await api_functions(http, url) if route == "queue" else {}
+        started = time.perf_counter()
+        await asyncio.gather(*(user(http, k, functions) for k in range(clients)))
     return {"latencies": latencies, "errors": errors, "wall": time.perf_counter() - started}
 
 
@@ -232,6 +309,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--train", type=int, default=0, help="people pressing Train at once (0: mixed load)")
     parser.add_argument("--same", action="store_true", help="everyone trains the default settings")
+    parser.add_argument("--route", choices=("queue", "call"), default="queue",
+                        help="mixed load: one queue session per user (default), or the plain route per request")
     opts = parser.parse_args()
     if opts.train:
         out = asyncio.run(train_room(opts.url, train_settings(opts.train, opts.same)))
@@ -243,9 +322,9 @@ def main() -> None:
         for e in out["errors"][:5]:
             print("  ", e)
     else:
-        out = asyncio.run(mixed_load(opts.url, opts.clients, opts.requests))
+        out = asyncio.run(mixed_load(opts.url, opts.clients, opts.requests, route=opts.route))
         lat = out["latencies"]
-        print(f"{opts.clients} × {opts.requests} mixed: errors {len(out['errors'])}; p50 "
+        print(f"{opts.clients} × {opts.requests} mixed ({opts.route}): errors {len(out['errors'])}; p50 "
               f"{statistics.median(lat):.2f} s, p95 {percentile(lat, 0.95):.2f} s; wall {out['wall']:.0f} s")
         for e in out["errors"][:5]:
             print("  ", e)
