@@ -318,3 +318,14 @@ def test_forecast_hostile_csv_is_refused_fast(client, hostile_csvs, name, messag
         client.predict(handle_file(str(hostile_csvs[name])), 12, api_name="/forecast_csv")
     assert time.monotonic() - start < 20  # refused in well under a second in-process; the rest is the queue
     assert client.predict(*HEALTHY[1], api_name=HEALTHY[0]) == "ok"
+
+
+@pytest.mark.parametrize("horizon, message", [(2.5, "whole number"), (10**9, "from 1 to"),
+                                              (500, "at most .* steps for this series")])
+def test_forecast_horizon_beyond_what_the_series_allows(client, tmp_path, horizon, message):
+    path = tmp_path / "monthly.csv"
+    path.write_text("month,value\n" + "".join(f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{i % 12 + i / 10}\n"
+                                              for i in range(120)))
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), horizon, api_name="/forecast_csv")
+    assert client.predict(*HEALTHY[1], api_name=HEALTHY[0]) == "ok"

@@ -399,3 +399,17 @@ def test_uploads_forecast_a_change_from_seasonal_naive():
     assert forecast[:, 1] == pytest.approx(metrics.seasonal_naive(series.values[:origin], 24, 30))
     bundled = data.load_bundled("co2 (Mauna Loa, monthly ppm)")
     assert bundled.base == "last"  # the shipped checkpoints were trained on changes from the last value
+
+
+@pytest.mark.parametrize("freq, m, labels", [("1s", 60, ["2021-03-01 00:06:40", "2021-03-01 00:06:41"]),
+                                             ("30min", 48, ["2021-03-09 08:00", "2021-03-09 08:30"])])
+def test_uploads_forecast_on_their_own_grid(tmp_path, monkeypatch, freq, m, labels):
+    """A 1-second series was once read as "only 3 points" and half-hourly data averaged into hours."""
+    monkeypatch.setattr(infer, "FIT_BUDGET_S", 8.0)  # the recipe, on a shorter clock
+    path = tmp_path / "s.csv"
+    _stepped(freq, 400, m).to_csv(path, index=False)
+    info = infer.inspect_csv(path)
+    assert info["points"] == 400 and info["period"] == m and info["notes"] == []
+    report, _ = infer.forecast_csv(path, 2)
+    assert report.future["date"].tolist() == labels  # the forecast continues the data's own step
+    assert np.isfinite(report.metrics["MASE"]).all()
