@@ -192,13 +192,13 @@ def show_positional_encoding(n_positions, d_model):
 def build() -> None:
     explainer(INTRO)
     with gr.Tabs():
-        with gr.Tab("Sentiment · transfer learning"):
+        with gr.Tab("Sentiment · transfer learning", id="transformer-sentiment"):
             _build_sentiment()
-        with gr.Tab("Attention explorer"):
+        with gr.Tab("Attention explorer", id="transformer-attention"):
             _build_attention()
-        with gr.Tab("Tiny GPT · generation"):
+        with gr.Tab("Tiny GPT · generation", id="transformer-gpt"):
             _build_gpt()
-        with gr.Tab("Positional encoding"):
+        with gr.Tab("Positional encoding", id="transformer-positions"):
             _build_positional()
     model_card_accordion([SENTIMENT_PATH, GPT_WEIGHTS])
 

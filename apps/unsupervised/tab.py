@@ -160,7 +160,7 @@ def build():
               "maps), and the deep stacking network, a supervised stack of simple modules. All small, "
               "trained by this project on Fashion-MNIST or MNIST digits; figures come from held-out data.")
     with gr.Tabs():
-        with gr.Tab("Autoencoder"):
+        with gr.Tab("Autoencoder", id="unsupervised-autoencoder"):
             explainer("An autoencoder squeezes each 28×28 image (784 numbers) through a bottleneck and "
                       "rebuilds it. With a **2-number** code every image becomes a point on a plane: similar "
                       "clothes land together although no label was used. Click the map to decode any point.")
@@ -196,7 +196,7 @@ def build():
                 clean_image = gr.Image(label="Original", height=180, interactive=False)
             denoise_errors = gr.Markdown()
             model_card_accordion([AE_PATH, DAE_PATH])
-        with gr.Tab("RBM & deep belief network"):
+        with gr.Tab("RBM & deep belief network", id="unsupervised-rbm"):
             explainer("A restricted Boltzmann machine learns a probability model of binary images with "
                       "hidden units; a deep belief network stacks RBMs, each trained on the hidden units of "
                       "the one below. Their hidden units become features: does a linear classifier do "
@@ -212,7 +212,7 @@ def build():
                 gibbs_button = gr.Button("Sample")
             gibbs_plot = gr.Plot(label="Gibbs chain")
             model_card_accordion([RBM_PATH])
-        with gr.Tab("Self-organising map"):
+        with gr.Tab("Self-organising map", id="unsupervised-som"):
             explainer("A self-organising map is a grid of prototypes. Each step, the prototype nearest a "
                       "sample and its grid neighbours move toward the sample: the grid unfolds over the data "
                       "and neighbours end up similar. Train one live on random colours or on digits.")
@@ -228,7 +228,7 @@ def build():
                 som_mosaic = gr.Plot(label="Prototypes")
                 som_labels = gr.Plot(label="Unit labels")
             model_card_accordion([SOM_PATH])
-        with gr.Tab("Deep stacking network"):
+        with gr.Tab("Deep stacking network", id="unsupervised-dsn"):
             explainer("A deep stacking network (Deng & Yu) stacks simple modules: each has one sigmoid "
                       "hidden layer and a linear output layer solved in closed form (a convex problem), and "
                       "each later module sees the pixels **plus every earlier module's predictions**.")
