@@ -70,7 +70,7 @@ _writable_temp_dir()
 import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402
-from shared import atomic_cache, gradio_fixes, lazy, overview  # noqa: E402
+from shared import atomic_cache, gradio_fixes, lazy, links, overview  # noqa: E402
 from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
@@ -119,7 +119,7 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
     with gr.Blocks(title="Deep-learning architectures gallery", delete_cache=CACHE_CLEANING) as demo:
         with gr.Tabs() as tab_bar:
             with gr.Tab("Overview", id="overview"):
-                overview.build(tab_bar, {t.name: t.title for t in tabs})
+                overview_buttons = overview.build(tab_bar, {t.name: t.title for t in tabs})
             for tab in tabs:
                 with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
                     checkpoint_banner(tab.checkpoints)
@@ -128,6 +128,8 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
                     except Exception as e:  # noqa: BLE001 - a broken tab says so; the rest work
                         log.exception("building tab %s failed", tab.name)
                         gr.Markdown(f"⚠️ This tab could not be built: {type(e).__name__}: {e}")
+        # Deep links (?tab=..&view=..) on page load, the Overview's buttons, and Back/Forward.
+        links.wire(demo, tab_bar, overview_buttons)
         # A no-op endpoint: a health check for hosts, and the baseline the latency benchmark compares to.
         gr.api(ping, api_name="ping")
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
@@ -141,6 +143,7 @@ def launch(demo: gr.Blocks, **kwargs):
     """Launch with the gallery's settings; tests call this too, so they serve what users get."""
     kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
     kwargs.setdefault("css", CSS)
+    kwargs.setdefault("head", links.HEAD)  # keeps ?tab=..&view=.. in the address bar (shared/links.py)
     kwargs.setdefault("theme", gr.themes.Soft())
     kwargs.setdefault("show_error", True)
     kwargs.setdefault("ssr_mode", False)  # SSR needs Node at run time; plain serving starts faster

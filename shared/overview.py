@@ -7,6 +7,7 @@ import gradio as gr
 import pandas as pd
 
 from shared.checkpoints import WEIGHTS_DIR, all_cards
+from shared.links import href
 
 # The course module's table "where each model is used", each row pointing at the tab that shows it.
 WHERE_USED = [
@@ -20,16 +21,39 @@ WHERE_USED = [
      "Autoencoders still used; the rest mostly historical", "unsupervised"),
 ]
 
+# Each goal: the tab and sub-tab (a `gr.Tab(id=f"{tab}-{view}")`, see shared/links.py) that shows it,
+# and that sub-tab's title for the button (None: the tab itself).
 LEARNING_GOALS = [
-    ("Why sequence models are needed", "memory"),
-    ("What sequential data is", "forecast"),
-    ("The basic idea of RNNs", "memory"),
-    ("Why LSTM and GRU were introduced", "memory"),
-    ("The intuition behind attention", "transformer"),
-    ("The high-level idea of Transformers", "transformer"),
-    ("Pretrained models and transfer learning", "cnn"),
-    ("How modern deep-learning systems are built", "speech"),
-    ("Supervised and unsupervised deep architectures", "unsupervised"),
+    ("Why sequence models are needed", "memory", None, None),
+    ("What sequential data is", "forecast", None, None),
+    ("The basic idea of RNNs", "memory", None, None),
+    ("Why LSTM and GRU were introduced", "memory", None, None),
+    ("The intuition behind attention", "transformer", "attention", "Attention explorer"),
+    ("The high-level idea of Transformers", "transformer", "gpt", "Tiny GPT"),
+    ("Pretrained models and transfer learning", "cnn", "teach", "Teach a CNN new classes"),
+    ("How modern deep-learning systems are built", "speech", None, None),
+    ("Supervised and unsupervised deep architectures", "unsupervised", None, None),
+]
+
+# "Start here": the module's own order (sequential data → RNN → LSTM/GRU → attention → transformers
+# → pretrained models), each step a deep link to its sub-tab and one line on what to look for.
+START_HERE = [
+    ("Sequential data: forecast a series", "forecast", None,
+     "Pick CO₂ or sunspots: the forecast is scored on the last points, hidden from the models; "
+     "MASE below 1 beats repeating the last season."),
+    ("RNN vs LSTM vs GRU: which one remembers?", "memory", None,
+     "Raise the gap L: the plain RNN falls to guessing (12.5 %) while the LSTM and GRU keep the first "
+     "letter; the gradient plot shows why."),
+    ("Attention: what each word looks at", "transformer", "attention",
+     "Pick the token \"it\" and find the heads that look back at the noun it stands for."),
+    ("A tiny GPT writes text", "transformer", "gpt",
+     "Each new token is drawn from the probabilities shown, and can only attend to the tokens "
+     "before it; temperature 0 always takes the top one."),
+    ("Pretrained models: teach a CNN new classes", "cnn", "teach",
+     "A pretrained CNN learns a new class from a few pictures; the same network trained from "
+     "scratch on them does not."),
+    ("Pretrained transformer: sentiment", "transformer", "sentiment",
+     "The fine-tuned MiniLM against the same frozen model with only a linear head on top."),
 ]
 
 INTRO = """# Deep-learning architectures gallery
@@ -56,31 +80,42 @@ def models_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["tab", "model", "params", "size (MB)", "training data", "headline metric"])
 
 
-def build(tabs: gr.Tabs, titles: dict[str, str]) -> None:
-    """Build the Overview inside the current gr.Tab; `titles` maps present tab names to titles."""
+def start_here(titles: dict[str, str]) -> str:
+    """The "Start here" list (Markdown): each step a deep link, or plain text if its tab is absent."""
+    lines = ["## Start here\nA suggested order for a first visit or a workshop hour. Each link opens "
+             "the exact view (a workshop host can put it on a slide)."]
+    for i, (step, tab, view, look_for) in enumerate(START_HERE, 1):
+        name = f"[{step}]({href(tab, view)})" if tab in titles else f"{step} *(not in this build)*"
+        lines.append(f"{i}. **{name}**  \n   {look_for}")
+    return "\n".join(lines)
+
+
+def build(tabs: gr.Tabs, titles: dict[str, str]) -> list[tuple[gr.Button, str, str | None]]:
+    """Build the Overview inside the current gr.Tab; `titles` maps present tab names to titles.
+    Returns its "Open …" buttons with the tab and sub-tab each opens (app.py wires them with
+    shared.links.wire, once every tab exists)."""
     gr.Markdown(INTRO)
-    buttons: dict[str, list[gr.Button]] = {}
+    gr.Markdown(start_here(titles), elem_id="start-here")
+    buttons: list[tuple[gr.Button, str, str | None]] = []
     gr.Markdown("## Where each model is used")
     for family, use, status, tab_name in WHERE_USED:
         with gr.Row(equal_height=True):
             gr.Markdown(f"**{family}** · {use} · *{status}*")
-            _open_button(tab_name, titles, buttons)
+            _open_button(tab_name, None, titles.get(tab_name), buttons)
     gr.Markdown("## Learning goals, and where to see each one")
-    for goal, tab_name in LEARNING_GOALS:
+    for goal, tab_name, view, view_title in LEARNING_GOALS:
         with gr.Row(equal_height=True):
             gr.Markdown(goal)
-            _open_button(tab_name, titles, buttons)
-    for tab_name, tab_buttons in buttons.items():
-        # Navigation only: private, so it stays out of the documented API.
-        gr.on([b.click for b in tab_buttons], lambda name=tab_name: gr.Tabs(selected=name),
-              outputs=tabs, api_name=f"open_{tab_name}", api_visibility="private", queue=False)
+            title = titles.get(tab_name) and (f"{titles[tab_name]} · {view_title}" if view else titles[tab_name])
+            _open_button(tab_name, view, title, buttons)
     gr.Markdown("## Shipped models\nGenerated from the model cards in `weights/`.")
     gr.Dataframe(models_table(), interactive=False, wrap=True)
+    return buttons
 
 
-def _open_button(tab_name: str, titles: dict[str, str], buttons: dict[str, list[gr.Button]]) -> None:
-    if tab_name not in titles:
+def _open_button(tab_name: str, view: str | None, title: str | None,
+                 buttons: list[tuple[gr.Button, str, str | None]]) -> None:
+    if title is None:
         gr.Markdown("*(tab not in this build)*")
         return
-    buttons.setdefault(tab_name, []).append(
-        gr.Button(f"Open {titles[tab_name]} →", size="sm", scale=0, min_width=240))
+    buttons.append((gr.Button(f"Open {title} →", size="sm", scale=0, min_width=240), tab_name, view))
