@@ -66,13 +66,13 @@ def test_an_abandoned_live_run_stops_training(gallery):
 
     infer.prime_training()
     baseline = threading.active_count()
-    for length in (20, 21, 22):  # three different runs, each abandoned
+    for length in range(20, 26):  # six different runs, each abandoned, as in the issue
         _start_and_abandon(gallery, [length, ["rnn", "lstm", "gru"], 60])
     deadline = time.monotonic() + 20  # Gradio notices the hang-up at its next message (<= 10 s)
     while (infer.training_threads() or infer.live_runs()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not infer.training_threads() and not infer.live_runs()
-    assert threading.active_count() <= baseline + 3  # Gradio's pooled worker threads may stay
+    assert threading.active_count() <= baseline + 3  # Gradio's pooled worker threads may stay (was +12)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -108,9 +108,9 @@ def sample_task(length, seed):
 def train_memory(length, cells, seconds=60, progress=gr.Progress()):
     from apps.memory import infer
 
+    kinds = infer.parse_cells(cells)
     status = "Training …"
-    for fraction, history, info in infer.live_train(length, cells, seconds):
-        kinds = infer.parse_cells(cells)
+    for fraction, history, info in infer.live_train(length, kinds, seconds):
         progress(fraction, desc=f"training at L = {int(length)}")
         loss_fig, acc_fig = shared_plots(info["run_id"], history, kinds)
         summary = infer.live_summary(history, kinds, length)
