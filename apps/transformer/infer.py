@@ -11,6 +11,7 @@ Models load once (shared.lazy.load_once), on first use or from the tab's warm-up
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -223,19 +224,65 @@ class AttentionResult:
     notes: list[str] = field(default_factory=list)
 
 
-@torch.no_grad()
+ATTENTION_CACHE = 32  # forward passes kept: (6, 12, 64, 64) float32 is at most 1.2 MB each
+
+
 def attention_maps(text, which: str = "base") -> AttentionResult:
-    """Real softmax attention weights of MiniLM ("base") or of the served sentiment model ("sentiment")."""
+    """Real softmax attention weights of MiniLM ("base") or of the served sentiment model ("sentiment").
+
+    One forward pass per (sentence, model): the heat map (/attention_map) and the heads grid
+    (/attention_heads) of the same sentence share it (a bounded cache; the weights are read-only)."""
     text, notes = clean_input(text, "sentence")
+    if which not in ("base", "sentiment"):
+        raise BadInput(f"Unknown model {which!r}: choose 'base' or 'sentiment'.")
+    tokens, weights, forward_notes = _attention_forward(text, which)
+    return AttentionResult(list(tokens), weights, notes + list(forward_notes))
+
+
+@functools.lru_cache(maxsize=ATTENTION_CACHE)
+@torch.no_grad()
+def _attention_forward(text: str, which: str) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
     tokenizer, base = minilm()
     model = sentiment_model().encoder if which == "sentiment" else base
+    notes = []
     ids = tokenizer(text)["input_ids"]
     if len(ids) > ATTENTION_MAX_TOKENS:
         notes.append(f"The sentence is {len(ids)} tokens long; the map shows the first {ATTENTION_MAX_TOKENS}.")
     enc = _encode([text], ATTENTION_MAX_TOKENS)
     out = model(**enc, output_attentions=True)
     weights = torch.stack(out.attentions)[:, 0].numpy()  # (L, 1, H, T, T) -> (L, H, T, T)
-    return AttentionResult(tokenizer.convert_ids_to_tokens(enc["input_ids"][0]), weights, notes)
+    weights.setflags(write=False)  # shared by every caller of the cache
+    return tuple(tokenizer.convert_ids_to_tokens(enc["input_ids"][0])), weights, tuple(notes)
+
+
+@dataclass
+class HeadsResult:
+    tokens: list[str]
+    query: int                       # the token that looks
+    target: int | None               # the word whose links are looked for (None: the sentence has no other word)
+    rows: np.ndarray                 # (layers, heads, T): the query's attention in every head
+    labels: list                     # [layer][head] heads.HeadLabel, measured from each head's whole matrix
+    notes: list[str] = field(default_factory=list)
+
+
+def attention_heads(text, which: str = "base", token=None, target=None) -> HeadsResult:
+    """Every head's attention from one token, and what each head does on this sentence.
+
+    token: index or text of the token that looks; None = the sentence's question word (a pronoun
+    such as "it", else the last content word). target: the word to look for; None = the earlier
+    noun-like word the token attends to most (averaged over every head, [CLS]/[SEP] left out).
+    Uses the same cached forward pass as attention_maps."""
+    from apps.transformer import heads
+
+    result = attention_maps(text, which)
+    tokens = result.tokens
+    query = heads.resolve_token(token, tokens, heads.question_word(tokens), "The token that looks")
+    target = heads.resolve_token(target, tokens, heads.default_target(tokens, result.weights, query),
+                                 "The target word")
+    if target == query:
+        target = heads.default_target(tokens, result.weights, query)
+    labels = heads.label_heads(result.weights, tokens, query, target)
+    return HeadsResult(tokens, query, target, np.array(result.weights[:, :, query]), labels, result.notes)
 
 
 # --- tiny GPT ---------------------------------------------------------------------------------

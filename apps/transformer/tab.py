@@ -121,11 +121,108 @@ def show_attention(text, which, layer, head, token_index):
 
 
 def _token_index(value, tokens: list[str]) -> int:
-    """The query token: an index (from the UI or the API) or a token's text; clamped to the sentence."""
-    text = str(value if value is not None else 0).strip().split(":")[0]
+    """The query token: an index (from the UI or the API) or a token's text; clamped to the sentence.
+    Empty (a new sentence, or an API call without one) = the sentence's question word ("it")."""
+    from apps.transformer.heads import question_word
+
+    if value is None or not str(value).strip():
+        return question_word(tokens)
+    text = str(value).strip().split(":")[0]
     if text.lstrip("-").isdigit():
         return min(max(int(text), 0), len(tokens) - 1)
     return tokens.index(text.lower()) if text.lower() in tokens else 0
+
+
+HEADS_NOTE = ("Attention heads are learnt weightings, one set per head, that decide how much each token "
+              "mixes in every other token's vector; they are **weights, not explanations**: a bright cell says "
+              "where information could flow, not why the model decided anything. A head that sends *every* "
+              "token to one word (\"all → dog\") is not resolving coreference, however right it looks for *it*.")
+
+
+@guard("Measuring every head")
+def show_heads(text, which, token_index, target, hide_special):
+    """The grid of all layers x heads for the token that looks, from the same cached forward pass."""
+    from apps.transformer import infer
+
+    result = infer.attention_heads(text, which or "base", token_index, target)
+    fig = _heads_figure(result, bool(hide_special))
+    choices = [(f"{i}: {tok}", i) for i, tok in enumerate(result.tokens)]
+    return (fig, _heads_summary(result, bool(hide_special)),
+            gr.Dropdown(choices=choices, value=result.target))
+
+
+def _heads_summary(result, hide_special: bool) -> str:
+    tokens, q = result.tokens, result.tokens[result.query]
+    flat = [(layer + 1, head + 1, label) for layer, row in enumerate(result.labels) for head, label in enumerate(row)]
+    if result.target is None:
+        lines = [f"**{q}**: this sentence has no other word to link it to."]
+    else:
+        word = tokens[result.target]
+        links = sorted((x for x in flat if x[2].links), key=lambda x: -x[2].weight)
+        everywhere = [x for x in flat if x[2].kind == "one word" and x[2].common == result.target]
+        lines = [(f"**{len(links)} of 72 heads link {q} → {word}** (its top word, [CLS]/[SEP] and itself left out, "
+                  f"is *{word}*, and not every token's), strongest first: "
+                  + ", ".join(f"L{l} H{h} ({x.weight:.0%})" for l, h, x in links) + ".") if links else
+                 f"**No head links {q} → {word}**: no head's top word for *{q}* is *{word}* alone."]
+        if everywhere:
+            lines.append(f"Not coreference: {', '.join(f'L{l} H{h}' for l, h, _ in everywhere)} send *every* token "
+                         f"to *{word}* (\"all → {word}\").")
+    noop = sum(1 for *_, x in flat if x.kind == "special")
+    lines.append(f"{noop} heads park ≥ 75 % of their weight on [CLS]/[SEP] (no-op heads). "
+                 + ("[CLS]/[SEP] are hidden: each strip shows the rest of the weight, renormalised to 100 %."
+                    if hide_special else "Tick *Hide [CLS]/[SEP]* to see where the rest of the weight goes."))
+    return "\n\n".join(lines + [HEADS_NOTE] + ([_notes(result.notes)] if result.notes else []))
+
+
+def _heads_figure(result, hide_special: bool):
+    """6 panels (layers), each 12 strips (heads) of the query token's attention over the sentence;
+    heads that link the query to the target are outlined in red, one-word heads greyed."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from apps.transformer.heads import short_text, without_special
+
+    tokens = result.tokens
+    rows = without_special(result.rows, tokens) if hide_special else np.asarray(result.rows, dtype=float)
+    n_layers, n_heads, n = rows.shape
+    columns = 2
+    panel_rows = int(np.ceil(n_layers / columns))
+    width = min(13.5, 6.5 + 0.3 * n * columns)  # about the width of the page: labels stay >= 11 px
+    fig = Figure(figsize=(width, 3.2 * panel_rows + 0.8), layout="constrained")
+    axes = fig.subplots(panel_rows, columns, squeeze=False)
+    image = None
+    for layer, ax in enumerate(axes.flat):
+        if layer >= n_layers:
+            ax.axis("off")
+            continue
+        image = ax.imshow(rows[layer], aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        labels = result.labels[layer]
+        ax.set_yticks(range(n_heads), [f"H{h + 1} {short_text(lab, tokens)}" for h, lab in enumerate(labels)],
+                      fontsize=10)
+        ax.set_xticks(range(n), tokens, rotation=50, ha="right", fontsize=10)
+        for h, (tick, lab) in enumerate(zip(ax.get_yticklabels(), labels)):
+            if lab.links:
+                tick.set_color("#c00000")
+                tick.set_fontweight("bold")
+                ax.add_patch(Rectangle((-0.5, h - 0.5), n, 1, fill=False, edgecolor="#ff2020", linewidth=2.2))
+            elif lab.kind in ("one word", "special"):
+                tick.set_color("#666666")
+        if result.target is not None:
+            xtick = ax.get_xticklabels()[result.target]
+            xtick.set_fontweight("bold")
+            xtick.set_color("#c00000")
+        ax.get_xticklabels()[result.query].set_fontweight("bold")
+        ax.set_title(f"Layer {layer + 1}", fontsize=12)
+    target = f" → {tokens[result.target]}" if result.target is not None else ""
+    fig.suptitle(f"Where \"{tokens[result.query]}\" looks in each of the {n_layers * n_heads} heads"
+                 f"{' ([CLS]/[SEP] hidden, rest renormalised)' if hide_special else ''}; "
+                 f"red outline: links {tokens[result.query]}{target}", fontsize=12)
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes, shrink=0.5, aspect=30)
+        bar.set_label("attention weight", fontsize=11)
+        bar.ax.tick_params(labelsize=10)
+    return fig
 
 
 @guard("Picking the token")
@@ -236,8 +333,9 @@ def _build_attention() -> None:
               "the others; bright cells are what it takes its new meaning from. Early layers tend to look at "
               "neighbours and punctuation, later ones link words that belong together (does *it* look at "
               "*dog* or *ball*?). Many heads also park most of their attention on [CLS] or [SEP] when they have "
-              "nothing to add: a real habit of BERT models, not a bug. Try single heads of layers 4-6. Click a "
-              "token below, or pick it, to see what it attends to most.")
+              "nothing to add: a real habit of BERT models, not a bug. The token that looks starts on the "
+              "sentence's question word (a pronoun such as *it*, else its last content word); the grid below "
+              "shows all 72 heads at once for it. Click a token below, or pick it, to see what it attends to most.")
     with gr.Row():
         with gr.Column(scale=2):
             text = gr.Textbox(label="Sentence", value=EXAMPLE_SENTENCES[0])
@@ -250,21 +348,50 @@ def _build_attention() -> None:
     with gr.Row():
         plot = gr.Plot(label="Attention weights")
         with gr.Column():
-            token = gr.Dropdown(choices=[("2: cat", 2)], value=2, label="Token that looks",
-                                allow_custom_value=True)  # choices change with the sentence; API may send any index
+            # Empty = the sentence's question word; choices change with the sentence; the API may send any index.
+            token = gr.Dropdown(choices=[], value=None, label="Token that looks (empty: the question word)",
+                                allow_custom_value=True)
             focus = gr.HighlightedText(label="What it attends to (click a token to pick it)",
                                        show_legend=False, combine_adjacent=False)
             summary = gr.Markdown()
+    gr.Markdown("### Every head at once")
+    with gr.Row():
+        target = gr.Dropdown(choices=[], value=None, allow_custom_value=True,
+                             label="Word to look for (empty: the earlier noun it attends to most)")
+        hide_special = gr.Checkbox(value=False, label="Hide [CLS]/[SEP] (renormalise the rest)")
+    heads_plot = gr.Plot(label="All heads for the token that looks", elem_id="attention-heads-grid")
+    heads_summary = gr.Markdown()
     inputs = [text, which, layer, head, token]
     outputs = [plot, focus, token, summary]
-    button.click(show_attention, inputs, outputs, api_name="attention_map")
-    text.submit(show_attention, inputs, outputs, api_name="attention_map_submit", api_visibility="private")
+    heads_inputs = [text, which, token, target, hide_special]
+    heads_outputs = [heads_plot, heads_summary, target]
+    # The map answers first; the grid follows from the same cached forward pass.
+    button.click(show_attention, inputs, outputs, api_name="attention_map").then(
+        show_heads, heads_inputs, heads_outputs, api_name="attention_heads")
+    text.submit(show_attention, inputs, outputs, api_name="attention_map_submit", api_visibility="private").then(
+        show_heads, heads_inputs, heads_outputs, api_name="attention_heads_submit", api_visibility="private")
+    # A new sentence starts again from its own question word and target.
+    text.change(clear_picks, None, [token, target], api_name="attention_clear_picks", api_visibility="private",
+                queue=False)
     for control in (which, layer, head):
-        control.change(show_attention, inputs, outputs, api_name=f"attention_map_{control.label.lower()}",
-                       api_visibility="private", trigger_mode="always_last")
-    token.input(show_attention, inputs, outputs, api_name="attention_map_token", api_visibility="private")
+        event = control.change(show_attention, inputs, outputs, api_name=f"attention_map_{control.label.lower()}",
+                               api_visibility="private", trigger_mode="always_last")
+        if control is which:
+            event.then(show_heads, heads_inputs, heads_outputs, api_name="attention_heads_model",
+                       api_visibility="private")
+    token.input(show_attention, inputs, outputs, api_name="attention_map_token", api_visibility="private").then(
+        show_heads, heads_inputs, heads_outputs, api_name="attention_heads_token", api_visibility="private")
     focus.select(pick_token, None, token, api_name="pick_token", api_visibility="private", queue=False).then(
-        show_attention, inputs, outputs, api_name="attention_map_pick", api_visibility="private")
+        show_attention, inputs, outputs, api_name="attention_map_pick", api_visibility="private").then(
+        show_heads, heads_inputs, heads_outputs, api_name="attention_heads_pick", api_visibility="private")
+    for control in (target, hide_special):
+        control.input(show_heads, heads_inputs, heads_outputs, api_name=f"attention_heads_{control is target and 'target' or 'hide'}",
+                      api_visibility="private", trigger_mode="always_last")
+
+
+@guard("Starting from the new sentence's question word")
+def clear_picks():
+    return None, None
 
 
 def _gpt_size() -> str:
