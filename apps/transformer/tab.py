@@ -183,8 +183,13 @@ def _heads_figure(result, hide_special: bool):
 
     from apps.transformer.heads import short_text, without_special
 
+    from apps.transformer.heads import is_special
+
     tokens = result.tokens
     rows = without_special(result.rows, tokens) if hide_special else np.asarray(result.rows, dtype=float)
+    # Hidden [CLS]/[SEP] columns are dropped, not drawn as zeros.
+    shown = [i for i, t in enumerate(tokens) if not (hide_special and is_special(t))] or list(range(len(tokens)))
+    rows, column = rows[..., shown], {i: c for c, i in enumerate(shown)}
     n_layers, n_heads, n = rows.shape
     columns = 2
     panel_rows = int(np.ceil(n_layers / columns))
@@ -200,7 +205,7 @@ def _heads_figure(result, hide_special: bool):
         labels = result.labels[layer]
         ax.set_yticks(range(n_heads), [f"H{h + 1} {short_text(lab, tokens)}" for h, lab in enumerate(labels)],
                       fontsize=10)
-        ax.set_xticks(range(n), tokens, rotation=50, ha="right", fontsize=10)
+        ax.set_xticks(range(n), [tokens[i] for i in shown], rotation=50, ha="right", fontsize=10)
         for h, (tick, lab) in enumerate(zip(ax.get_yticklabels(), labels)):
             if lab.links:
                 tick.set_color("#c00000")
@@ -208,11 +213,12 @@ def _heads_figure(result, hide_special: bool):
                 ax.add_patch(Rectangle((-0.5, h - 0.5), n, 1, fill=False, edgecolor="#ff2020", linewidth=2.2))
             elif lab.kind in ("one word", "special"):
                 tick.set_color("#666666")
-        if result.target is not None:
-            xtick = ax.get_xticklabels()[result.target]
+        if result.target in column:
+            xtick = ax.get_xticklabels()[column[result.target]]
             xtick.set_fontweight("bold")
             xtick.set_color("#c00000")
-        ax.get_xticklabels()[result.query].set_fontweight("bold")
+        if result.query in column:
+            ax.get_xticklabels()[column[result.query]].set_fontweight("bold")
         ax.set_title(f"Layer {layer + 1}", fontsize=12)
     target = f" → {tokens[result.target]}" if result.target is not None else ""
     fig.suptitle(f"Where \"{tokens[result.query]}\" looks in each of the {n_layers * n_heads} heads"
