@@ -413,3 +413,29 @@ def test_uploads_forecast_on_their_own_grid(tmp_path, monkeypatch, freq, m, labe
     report, _ = infer.forecast_csv(path, 2)
     assert report.future["date"].tolist() == labels  # the forecast continues the data's own step
     assert np.isfinite(report.metrics["MASE"]).all()
+
+
+def test_fitting_stops_when_nobody_waits(tmp_path):
+    """The tab runs forecast_csv under shared.watched.Watched: a client that leaves sets the flag."""
+    import threading
+    import time
+
+    from shared.errors import Cancelled
+    from shared.watched import Watched
+
+    path = tmp_path / "m.csv"
+    monthly_csv(240, noise=0.5).to_csv(path, index=False)
+    fitting = threading.Event()
+    job = Watched(lambda should_stop, report: infer.forecast_csv(
+        path, 12, on_progress=lambda f, text: (report(f, text), "Fitting the LSTM" in text and fitting.set()),
+        should_stop=should_stop))
+    updates = job.updates()
+    for _ in updates:  # the handler relays progress until the networks are being fitted
+        if fitting.is_set():
+            break
+    assert fitting.is_set()
+    left = time.monotonic()
+    updates.close()  # what Gradio does when the client goes away
+    with pytest.raises(Cancelled, match="nobody waits"):
+        job.result
+    assert time.monotonic() - left < 5  # not the rest of the 30 s budget

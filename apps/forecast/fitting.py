@@ -49,7 +49,8 @@ def build_arrays(series_list: list[data.Series]) -> tuple[dict, tuple, tuple]:
 
 def train_forecaster(series_list: list[data.Series], cell: str, *, epochs: int = 300,
                      time_limit_s: float | None = None, seed: int = 0, lr: float = 3e-3,
-                     on_progress: Callable[[float, dict], None] | None = None) -> Fitted:
+                     on_progress: Callable[[float, dict], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> Fitted:
     """Fit one LSTM/GRU on windows of every series in the list (all share L and H).
 
     Validation windows choose the epoch to keep (the best validation pinball loss); the last
@@ -83,7 +84,8 @@ def train_forecaster(series_list: list[data.Series], cell: str, *, epochs: int =
         return {"val_loss": val_loss}
 
     result = fit(model, optimizer, shuffled_batches, loss_fn, epochs=epochs, time_limit_s=time_limit_s,
-                 evaluate=evaluate, log_every=10**9, clip_grad_norm=1.0, on_progress=on_progress)
+                 evaluate=evaluate, log_every=10**9, clip_grad_norm=1.0, on_progress=on_progress,
+                 should_stop=should_stop)
     model.load_state_dict(best["state"])
     model.eval()
     return Fitted(model, scalers, result, best["val_loss"], best["epoch"], max(best["trained"], 0))

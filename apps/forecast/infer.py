@@ -20,7 +20,7 @@ from apps.forecast import data
 from apps.forecast.metrics import (coverage, ets_forecast, ets_quantiles, mae, mase, seasonal_naive,
                                   seasonal_naive_quantiles)
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card
-from shared.errors import BadInput, CheckpointError
+from shared.errors import BadInput, Cancelled, CheckpointError
 from shared import validate
 from shared.lazy import load_once
 
@@ -224,10 +224,18 @@ def inspect_csv(path) -> dict:
 
 
 def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto", period=0,
-                 on_progress: Callable[[float, str], None] | None = None) -> tuple[Report, Models]:
+                 on_progress: Callable[[float, str], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> tuple[Report, Models]:
     """Fit an LSTM and a GRU on an uploaded CSV (30 s for everything), backtest, and forecast with
-    the method that did best on the validation block (see choose_on_validation)."""
+    the method that did best on the validation block (see choose_on_validation).
+
+    `should_stop()` is asked between stages and before every training step: True (the user left)
+    ends the work with Cancelled."""
     from apps.forecast.fitting import predict, train_forecaster
+
+    def check_stop():
+        if should_stop is not None and should_stop():
+            raise Cancelled("Fitting stopped: nobody waits for it any more.")
 
     start = time.monotonic()  # the budget counts reading the file too
     df = data.read_table(path)
@@ -249,6 +257,7 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
     ets_val, ets_label = ets_quantiles(series.values[:n - 2 * h], m, h, reuse=fitted_ets)
     ets_test, _ = ets_quantiles(series.values[:n - h], m, h, reuse=fitted_ets)
     ets_future, _ = ets_quantiles(series.values, m, h, reuse=fitted_ets)
+    check_stop()
     deadline = start + FIT_BUDGET_S - ETS_RESERVE_S
     fitted = {}
     for cell, share in (("lstm", (0.1, 0.6)), ("gru", (0.6, 0.95))):
@@ -259,7 +268,9 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
             if on_progress:
                 on_progress(share[0] + frac * (share[1] - share[0]), f"Fitting the {cell.upper()}")
 
-        fitted[cell] = train_forecaster([series], cell, epochs=400, time_limit_s=limit, on_progress=progress)
+        fitted[cell] = train_forecaster([series], cell, epochs=400, time_limit_s=limit, on_progress=progress,
+                                        should_stop=should_stop)
+        check_stop()
     if on_progress:
         on_progress(0.95, "Backtesting against seasonal naive and ETS")
     models = Models(fitted["lstm"].model, fitted["gru"].model, fitted["lstm"].scalers)

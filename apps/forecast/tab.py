@@ -93,11 +93,17 @@ def _rendered_figures(name: str, horizon: int) -> tuple:
 @guard("Fitting your series")
 def forecast_csv(file, horizon: float, date_column: str = AUTO, value_column: str = AUTO,
                  seasonal_period: float = 0, progress=gr.Progress()):
+    """A generator, so that Gradio closes it when the user leaves and the fitting stops (Watched)."""
     from apps.forecast import infer
+    from shared.watched import Watched
 
-    report, models = infer.forecast_csv(file, horizon, date_column, value_column, seasonal_period,
-                                        on_progress=lambda frac, desc: progress(frac, desc=desc))
-    return _outputs_from(report, models)
+    job = Watched(lambda should_stop, report: infer.forecast_csv(
+        file, horizon, date_column, value_column, seasonal_period, on_progress=report, should_stop=should_stop))
+    for fraction, text in job.updates():
+        progress(fraction, desc=text)
+        yield (gr.skip(),) * 6
+    report, models = job.result
+    yield _outputs_from(report, models)
 
 
 @guard("Reading the CSV")
