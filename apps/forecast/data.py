@@ -573,7 +573,7 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
             notes.append("The rows were not in date order; they were sorted.")
         grid = infer_grid(frame["date"])
         k, first, steps = place_on_grid(frame["date"], grid)
-        plural = grid.name + "s" if grid.name[0].isalpha() else grid.name  # "months"; "30 minutes"
+        plural = grid.name + "s" if grid.name[0].isalpha() else f"steps of {grid.name}"  # "months"; "steps of 30 minutes"
         if steps > MAX_ROWS:  # arithmetic on the dates: nothing the size of the span is built
             raise BadInput(f"The dates span {steps:,} steps of {'one ' * grid.name[0].isalpha()}{grid.name} (from {frame['date'].min()} to "
                            f"{frame['date'].max()}), more than the {MAX_ROWS:,} limit. Check for a mistyped "
