@@ -118,7 +118,8 @@ def inspect_csv(file):
 
     date_choices = [AUTO, ROW_ORDER, *info["columns"]]
     notes = "".join(f"\n- {n}" for n in info["notes"])
-    text = (f"Read {info['points']} points, one every **{info['step']}**. Detected date column "
+    every = "in file order (no dates)" if info["step"] == "row" else f"one every **{info['step']}**"
+    text = (f"Read {info['points']} points, {every}. Detected date column "
             f"**{info['date']}**, value column **{info['value']}**; suggested seasonal period "
             f"**{info['period']}** and horizon **{info['horizon']}** (at most {info['max_horizon']} for this "
             f"length: a longer horizon would leave too few training windows).{notes}")
