@@ -2,7 +2,8 @@
 
 The loader is checked on shapes (every key of WhisperForConditionalGeneration filled, nothing
 left over) and on what it hears: sentences spoken by espeak-ng and flite (word error rate) and
-real Speech Commands clips, then the two endpoints and their bad input through the served API.
+real Speech Commands clips, then the two endpoints and their bad input through the served API, and
+the accordion in Chromium (upload -> text -> cross-attention picture).
 
 Measured 2026-12-01 (2 cores, loaded machine; bfloat16 and float32 gave the same text on all
 16 clips of 8 sentences x 2 voices): corpus WER 13.4 % espeak-ng, 6.1 % flite; on the three
@@ -225,3 +226,25 @@ def test_api_bad_input(client, bad_audio, case, message):
     for endpoint in ("/transcribe_speech", "/explain_transcription"):
         with pytest.raises(AppError, match=message):
             client.predict(handle_file(str(bad_audio[case])), api_name=endpoint)
+
+
+def test_browser_transcribes_an_upload_and_draws_the_attention(page, spoken, artifacts):
+    from tests.conftest import open_tab
+
+    open_tab(page, "Speech commands")
+    page.locator("#speech-input").wait_for(state="visible", timeout=60_000)
+    page.locator("#whisper-section").get_by_text("Transcribe anything (Whisper tiny.en, pretrained)").first.click()
+    section = page.locator("#whisper-input")
+    upload = section.locator("[data-testid=source-select] button[aria-label='Upload file']")
+    upload.wait_for(state="attached", timeout=30_000)
+    upload.evaluate("button => button.click()")  # Playwright calls this icon button invisible in the full gallery
+    section.locator("input[type=file]").set_input_files(str(spoken[("flite", SENTENCES[0])]))
+    page.locator("#whisper-input audio").first.wait_for(state="attached", timeout=30_000)  # the upload arrived
+    page.locator("#whisper-transcribe").click()
+    page.wait_for_function("() => (document.querySelector('#whisper-text textarea') || {}).value", timeout=120_000)
+    page.locator("#whisper-attention img").first.wait_for(state="visible", timeout=120_000)
+    page.locator("#whisper-section").screenshot(path=str(artifacts / "whisper_section.png"))
+    text = page.locator("#whisper-text textarea").input_value()
+    assert whisper.word_error_rate(SENTENCES[0], text) <= 0.4
+    assert "Transcribed" in page.locator("#whisper-time").inner_text()
+    assert page.console_errors == []

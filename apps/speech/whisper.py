@@ -345,7 +345,7 @@ def load_whisper(dtype: torch.dtype | None = None) -> Whisper:
 @dataclass
 class Transcription:
     text: str
-    seconds: float                 # wall time of this transcription (audio decoding included)
+    seconds: float                 # wall time of this transcription (audio decoding included, model loading not)
     audio_seconds: float
     tokens: list[str]              # text tokens as pieces of text (" quick", " brown", ...)
     token_ids: list[int]
@@ -395,8 +395,13 @@ def _too_long(seconds: float | None) -> str:
 
 def transcribe(path: str | Path, with_attention: bool = True) -> Transcription:
     """Audio file -> Whisper tiny.en's greedy transcription (English), with its cross-attention."""
+    loading = time.perf_counter()
+    load_whisper()  # loaded once; its first load is not part of the time a transcription takes
+    loading = time.perf_counter() - loading
     begin = time.perf_counter()
     wave, notes = read_audio(path)
+    if loading > 0.05:
+        notes.append(f"First use: loading Whisper took {loading:.1f} s (not counted in the time above).")
     return transcribe_samples(wave, notes, with_attention, begin)
 
 
