@@ -439,3 +439,16 @@ def test_fitting_stops_when_nobody_waits(tmp_path):
     with pytest.raises(Cancelled, match="nobody waits"):
         job.result
     assert time.monotonic() - left < 5  # not the rest of the 30 s budget
+
+
+def test_a_long_user_period_lowers_the_largest_horizon(tmp_path, monkeypatch):
+    """m = 24 on 50 points: H = 2 would leave 46 points before the validation forecast, under the
+    two seasons that seasonal ETS needs (it raised there); the allowed maximum is 1 instead."""
+    monkeypatch.setattr(infer, "FIT_BUDGET_S", 6.0)
+    path = tmp_path / "m.csv"
+    monthly_csv(50, noise=0.5).to_csv(path, index=False)
+    assert data.max_horizon(50, 24) == 1  # the window rule alone: (50 - 24 - 19) // 3 = 2
+    report, _ = infer.forecast_csv(path, 1, period=24)
+    assert np.isfinite(report.metrics["MASE"]).all()
+    with pytest.raises(BadInput, match="at most 1 steps"):
+        infer.forecast_csv(path, 2, period=24)

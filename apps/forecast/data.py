@@ -665,9 +665,12 @@ def suggest_horizon(n: int, period: int) -> int:
 
 
 def max_horizon(n: int, period: int) -> int:
-    """The longest horizon a series of n points supports with the shortest window we allow."""
+    """The longest horizon a series of n points supports with the shortest window we allow, and
+    that leaves the validation forecast (made at n - 2H) the history its baselines need: two
+    seasons for ETS with seasonal states (m <= 24), more than one for seasonal naive and MASE."""
     L = min_window(period)
-    return max(0, (n - L - MIN_TRAIN_WINDOWS + 1) // 3)
+    need = 2 * period if 1 < period <= 24 else period + 1
+    return max(0, min((n - L - MIN_TRAIN_WINDOWS + 1) // 3, (n - need) // 2))
 
 
 def min_window(period: int) -> int:
