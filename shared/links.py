@@ -73,20 +73,22 @@ def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, st
     outputs = [outer] + [tabs for tabs, _ in inner.values()]
 
     def from_request(request: gr.Request):
-        return selection(dict(request.query_params), tab_names, inner)
+        params = dict(request.query_params)
+        if params.get("tab") not in tab_names:  # no deep link: leave the page (and an early click) alone
+            return [gr.skip() for _ in outputs]
+        return selection(params, tab_names, inner)
 
     def from_query(query: str):
         return selection(query or "", tab_names, inner)
 
     # Navigation only: private, so it stays out of the documented API; no queue, so it is instant.
     nav = dict(outputs=outputs, api_visibility="private", queue=False, show_progress="hidden")
-    # After the load's tabs are shown (Gradio reports their selection a moment later), tab
-    # selections are the user's: from then on they push URLs.
-    demo.load(from_request, api_name="deep_link", **nav).then(
-        None, js="() => { setTimeout(() => { galleryLinks.ready = true; }, 500); }")
+    # Tab selections push URLs only once the server's own (on load, Back/Forward) have settled.
+    demo.load(from_request, api_name="deep_link", **nav).then(None, js="() => galleryLinks.settle()")
     query = gr.Textbox(visible="hidden", elem_id="deep-link-query", label="query")
     go = gr.Button("go", visible="hidden", elem_id="deep-link-go")
-    go.click(from_query, inputs=query, js="() => [location.search]", api_name="deep_link_go", **nav)
+    go.click(from_query, inputs=query, js="() => [location.search]", api_name="deep_link_go", **nav).then(
+        None, js="() => galleryLinks.settle()")
 
     by_target: dict[str, list[gr.Button]] = {}
     for button, tab, view in buttons:
@@ -118,8 +120,10 @@ window.galleryLinks = {
     if (!tab || tab === "overview") return location.pathname;
     return "?tab=" + encodeURIComponent(tab) + (view ? "&view=" + encodeURIComponent(view) : "");
   },
-  pushTab(tab, view) {  // a tab was selected: a new history entry, unless the URL already says it
-    if (!this.ready) return;  // Gradio also reports the first tab it renders on load
+  pushTab(tab, view) {  // a tab was selected by the user: push its URL
+    if (this.ready) this.push(tab, view);  // (Gradio also reports the first tab it renders on load)
+  },
+  push(tab, view) {  // a new history entry, unless the URL already says it
     view = view || this.views[tab];
     if (view) this.views[tab] = view;
     const url = this.url(tab, view), here = new URLSearchParams(location.search);
@@ -128,14 +132,22 @@ window.galleryLinks = {
     const refine = here.get("tab") === tab && !here.get("view");
     history[refine ? "replaceState" : "pushState"](null, "", url);
   },
-  pushSearch(search) { const p = new URLSearchParams(search); this.pushTab(p.get("tab"), p.get("view")); },
-  go() { document.querySelector("#deep-link-go")?.click(); },  // the server selects what the URL says
+  pushSearch(search) { const p = new URLSearchParams(search); this.push(p.get("tab"), p.get("view")); },
+  go() {  // the server selects what the URL says; its selections are not the user's
+    this.ready = false;
+    document.querySelector("#deep-link-go")?.click();
+  },
+  settle() {  // after the server's selection (Gradio reports it a moment later), listen to the user again
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.ready = true; }, 500);
+  },
 };
 (() => { const p = new URLSearchParams(location.search); if (p.get("view")) galleryLinks.views[p.get("tab")] = p.get("view"); })();
 window.addEventListener("popstate", () => galleryLinks.go());
 // In-page ?tab= links (the Overview's "Start here"): no reload; a copied link still opens the view.
 document.addEventListener("click", (e) => {
-  const a = e.target.closest && e.target.closest('a[href^="?tab="]');
+  if (e.target.closest?.('[role="tab"], .overflow-dropdown button')) galleryLinks.ready = true;  // the user's
+  const a = e.target.closest?.('a[href^="?tab="]');
   if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
   e.preventDefault();
   galleryLinks.pushSearch(a.getAttribute("href"));
