@@ -132,7 +132,8 @@ def _whisper_time_markdown(result) -> str:
     else:
         head = (f"Transcribed {result.audio_seconds:.1f} s of audio in **{result.seconds:.2f} s** "
                 f"({len(result.tokens)} tokens) on this machine's CPU.")
-    return "\n\n".join([head] + [f"- {note}" for note in result.notes])
+    notes = "\n".join(f"- {note}" for note in result.notes)
+    return f"{head}\n\n{notes}" if notes else head
 
 
 @guard("Transcribing the speech")

@@ -525,8 +525,9 @@ def _cross_attention(model, encoded: torch.Tensor, ids: list[int], ct2_config: d
     weights = torch.stack([layers[layer][0, head, len(PROMPT) - 1:-1, :n_frames] for layer, head in heads]).float()
     # row t of a decoder position's attention is the attention made while *predicting* token t+1: the
     # slice [len(PROMPT)-1 : -1] gives one row per text token, the row that produced it.
-    weights = (weights - weights.mean(dim=-2, keepdim=True)) / (weights.std(dim=-2, keepdim=True, unbiased=False) + 1e-6) \
-        if n_text > 1 else weights
+    if n_text > 1:
+        spread = weights.std(dim=-2, keepdim=True, unbiased=False) + 1e-6
+        weights = (weights - weights.mean(dim=-2, keepdim=True)) / spread
     weights = _median_filter(weights, 7).mean(0)
     weights = weights - weights.min(dim=-1, keepdim=True).values
     weights = weights / weights.sum(dim=-1, keepdim=True).clamp(min=1e-9)
@@ -604,7 +605,8 @@ def attention_figure(result: Transcription):
     rows = max(len(tokens), 1)
     fig = Figure(figsize=(8.0, 2.6 + 0.18 * rows), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.0, max(1.2, rows * 0.18)])
-    top.imshow(result.log_mel, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, result.log_mel.shape[0]))
+    top.imshow(result.log_mel, origin="lower", aspect="auto", cmap="magma",
+               extent=(0, duration, 0, result.log_mel.shape[0]))
     top.set(ylabel="mel band", title="What Whisper heard (log-mel, 80 bands) and where each token looked")
     if tokens:
         peaks = (attention.argmax(axis=1) + 0.5) / AUDIO_FRAMES_PER_SECOND
@@ -616,7 +618,8 @@ def attention_figure(result: Transcription):
                               extent=(0, attention.shape[1] / AUDIO_FRAMES_PER_SECOND, len(tokens), 0))
         bottom.set_yticks(np.arange(len(tokens)) + 0.5, tokens, fontsize=7)
         fig.colorbar(image, ax=bottom, shrink=0.9, label="attention")
-        shown = "" if len(result.tokens) <= MAX_TOKENS_DRAWN else f" (first {MAX_TOKENS_DRAWN} of {len(result.tokens)} tokens)"
+        shown = ("" if len(result.tokens) <= MAX_TOKENS_DRAWN
+                 else f" (first {MAX_TOKENS_DRAWN} of {len(result.tokens)} tokens)")
         bottom.set(ylabel="output token", title="Decoder cross-attention, alignment heads averaged" + shown)
     else:
         bottom.text(0.5, 0.5, "No speech heard: no tokens to align", ha="center", va="center",
