@@ -452,3 +452,11 @@ def test_a_long_user_period_lowers_the_largest_horizon(tmp_path, monkeypatch):
     assert np.isfinite(report.metrics["MASE"]).all()
     with pytest.raises(BadInput, match="at most 1 steps"):
         infer.forecast_csv(path, 2, period=24)
+
+
+def test_dates_with_utc_offsets_are_read():
+    """Mixed offsets once ended in 'failed unexpectedly' (pandas: Mixed timezones detected)."""
+    hours = pd.date_range("2021-01-01", periods=200, freq="h", tz="UTC")
+    text = [(t.tz_convert("Europe/Paris") if i % 2 else t).isoformat() for i, t in enumerate(hours)]
+    series = data.series_from_table(pd.DataFrame({"time": text, "v": np.arange(200.0)}))
+    assert len(series) == 200 and series.step == "hour" and series.labels(0, 1) == ["2021-01-01 00:00"]

@@ -482,15 +482,21 @@ def _parse_dates(column: pd.Series, detecting: bool = False) -> pd.Series:
         warnings.simplefilter("ignore")  # "could not infer format": we check the result instead
         # One format for the whole column (so 01/02 and 13/02 are read alike): month-first or
         # day-first, whichever reads more rows; per-row guessing only when neither fits.
-        parsed = min((pd.to_datetime(text, errors="coerce", dayfirst=d) for d in (False, True)),
+        parsed = min((_to_datetime(text, dayfirst=d) for d in (False, True)),
                      key=lambda p: p.isna().sum())
         if parsed.isna().mean() > 0.1:  # per-row parsing is slow: try it on a sample first
             probe = text.iloc[:: -(-len(text) // DETECT_ROWS)]
-            if pd.to_datetime(probe, errors="coerce", format="mixed").isna().mean() >= parsed.isna().mean():
+            if _to_datetime(probe, format="mixed").isna().mean() >= parsed.isna().mean():
                 return parsed
-            mixed = pd.to_datetime(text, errors="coerce", format="mixed")
+            mixed = _to_datetime(text, format="mixed")
             parsed = mixed if mixed.isna().sum() < parsed.isna().sum() else parsed
         return parsed
+
+
+def _to_datetime(text: pd.Series, **kwargs) -> pd.Series:
+    """Timestamps (NaT where unreadable). Dates with UTC offsets (2020-01-01T00:00+01:00), even
+    mixed ones, are read as UTC and the offset dropped; dates without one stay as written."""
+    return pd.to_datetime(text, errors="coerce", utc=True, **kwargs).dt.tz_convert(None)
 
 
 def _numeric(column: pd.Series) -> pd.Series:
