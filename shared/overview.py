@@ -28,9 +28,9 @@ LEARNING_GOALS = [
     ("What sequential data is", "forecast", None, None),
     ("The basic idea of RNNs", "memory", None, None),
     ("Why LSTM and GRU were introduced", "memory", None, None),
-    ("The intuition behind attention", "transformer", "attention", "Attention explorer"),
+    ("The intuition behind attention", "transformer", "attention", "Attention"),
     ("The high-level idea of Transformers", "transformer", "gpt", "Tiny GPT"),
-    ("Pretrained models and transfer learning", "cnn", "teach", "Teach a CNN new classes"),
+    ("Pretrained models and transfer learning", "cnn", "teach", "Teach"),
     ("How modern deep-learning systems are built", "speech", None, None),
     ("Supervised and unsupervised deep architectures", "unsupervised", None, None),
 ]
@@ -45,7 +45,7 @@ START_HERE = [
      "Raise the gap L: the plain RNN falls to guessing (12.5 %) while the LSTM and GRU keep the first "
      "letter; the gradient plot shows why."),
     ("Attention: what each word looks at", "transformer", "attention",
-     "Pick the token \"it\" and find the heads that look back at the noun it stands for."),
+     "Try \"The dog chased the ball because it was excited\": which heads make \"it\" look at \"dog\"?"),
     ("A tiny GPT writes text", "transformer", "gpt",
      "Each new token is drawn from the probabilities shown, and can only attend to the tokens "
      "before it; temperature 0 always takes the top one."),
@@ -100,13 +100,15 @@ def build(tabs: gr.Tabs, titles: dict[str, str]) -> list[tuple[gr.Button, str, s
     gr.Markdown("## Where each model is used")
     for family, use, status, tab_name in WHERE_USED:
         with gr.Row(equal_height=True):
-            gr.Markdown(f"**{family}** · {use} · *{status}*")
+            with gr.Column(scale=1, min_width=220):  # on a phone the button wraps below the text
+                gr.Markdown(f"**{family}** · {use} · *{status}*")
             _open_button(tab_name, None, titles.get(tab_name), buttons)
     gr.Markdown("## Learning goals, and where to see each one")
     for goal, tab_name, view, view_title in LEARNING_GOALS:
         with gr.Row(equal_height=True):
-            gr.Markdown(goal)
-            title = titles.get(tab_name) and (f"{titles[tab_name]} · {view_title}" if view else titles[tab_name])
+            with gr.Column(scale=1, min_width=220):
+                gr.Markdown(goal)
+            title = titles.get(tab_name) and (f"{titles[tab_name]} › {view_title}" if view else titles[tab_name])
             _open_button(tab_name, view, title, buttons)
     gr.Markdown("## Shipped models\nGenerated from the model cards in `weights/`.")
     gr.Dataframe(models_table(), interactive=False, wrap=True)
@@ -118,4 +120,4 @@ def _open_button(tab_name: str, view: str | None, title: str | None,
     if title is None:
         gr.Markdown("*(tab not in this build)*")
         return
-    buttons.append((gr.Button(f"Open {title} →", size="sm", scale=0, min_width=240), tab_name, view))
+    buttons.append((gr.Button(f"Open {title} →", size="sm", scale=0, min_width=300), tab_name, view))

@@ -87,7 +87,7 @@ def test_each_learning_goal_button_opens_its_sub_tab(page):
 
     titles = {t.name: t.title for t in app.demo.gallery_tabs}
     for goal, tab, view, view_title in overview.LEARNING_GOALS:
-        name = f"Open {titles[tab]} · {view_title} →" if view else f"Open {titles[tab]} →"
+        name = f"Open {titles[tab]} › {view_title} →" if view else f"Open {titles[tab]} →"
         page.get_by_role("button", name=name).first.click()
         wait_selected(page, tab, *([f"{tab}-{view}"] if view else []))
         # A tab with sub-tabs may name the one it shows once it renders (?tab=unsupervised&view=autoencoder).
@@ -154,6 +154,8 @@ def test_start_here_on_a_phone(browser, gallery, artifacts):
         phone.wait_for_selector("#start-here a", timeout=30_000)
         phone.wait_for_timeout(800)
         phone.locator("#start-here").screenshot(path=str(artifacts / "overview-start-here-390.png"))
+        phone.screenshot(path=str(artifacts / "overview-390.png"), full_page=True)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         width = phone.evaluate("document.querySelector('#start-here').scrollWidth")
         assert width <= 390, width
         size = phone.evaluate("parseFloat(getComputedStyle(document.querySelector('#start-here li')).fontSize)")
