@@ -627,3 +627,35 @@ def attention_figure(result: Transcription):
         bottom.set_yticks([])
     bottom.set(xlabel="time (s)", xlim=(0, duration))
     return fig
+
+
+# ---------------------------------------------------------------- scoring given words (for zero-shot labels)
+
+def word_logprobs(wave: np.ndarray, words: list[str]) -> dict[str, float]:
+    """log P(the transcript is exactly this word | audio) for each word, under Whisper's decoder.
+
+    Each word is scored as " Word." and " word" (tiny.en writes a lone command either way) followed
+    by end-of-text, teacher-forced on one encoder pass; the better spelling counts. Compare words
+    with each other (softmax), not with a fixed threshold. A start for mapping Whisper to the
+    speech tab's twelve labels (issue 18): `unknown` and `silence` need their own rule (e.g. the
+    no-speech probability and the free transcription not being one of the words).
+    """
+    whisper = load_whisper()
+    model = whisper.model
+    features = whisper.features(np.asarray(wave, dtype=np.float32), sampling_rate=SAMPLE_RATE,
+                                return_tensors="pt").input_features
+    scores: dict[str, float] = {}
+    with torch.inference_mode():
+        encoded = model.model.encoder(features.to(whisper.dtype)).last_hidden_state
+        for word in words:
+            best = -math.inf
+            for spelling in (f" {word.capitalize()}.", f" {word.lower()}"):
+                text_ids = whisper.tokenizer.encode(spelling, add_special_tokens=False).ids + [END_OF_TEXT]
+                ids = list(PROMPT) + text_ids
+                hidden = model.model.decoder(input_ids=torch.tensor([ids[:-1]]), encoder_hidden_states=encoded,
+                                             use_cache=False).last_hidden_state
+                logprobs = torch.log_softmax(model.proj_out(hidden)[0].float(), -1)
+                rows = logprobs[len(PROMPT) - 1:]
+                best = max(best, float(rows[torch.arange(len(text_ids)), torch.tensor(text_ids)].sum()))
+            scores[word] = best
+    return scores
