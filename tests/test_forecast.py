@@ -460,3 +460,10 @@ def test_dates_with_utc_offsets_are_read():
     text = [(t.tz_convert("Europe/Paris") if i % 2 else t).isoformat() for i, t in enumerate(hours)]
     series = data.series_from_table(pd.DataFrame({"time": text, "v": np.arange(200.0)}))
     assert len(series) == 200 and series.step == "hour" and series.labels(0, 1) == ["2021-01-01 00:00"]
+
+
+def test_values_too_large_to_square_are_refused():
+    df = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=100).strftime("%Y-%m-%d"),
+                       "v": np.random.default_rng(0).standard_normal(100) * 1e200})
+    with pytest.raises(BadInput, match="too large to fit"):
+        data.series_from_table(df)

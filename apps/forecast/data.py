@@ -613,6 +613,8 @@ def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str =
     y = frame["value"].to_numpy(dtype=float)
     if not np.isfinite(y).all():
         raise BadInput("The values include infinities; remove them and upload again.")
+    if np.abs(y).max() > 1e100:  # squares overflow (variances, losses): rescale the column first
+        raise BadInput(f"The values reach {np.abs(y).max():.0e}, too large to fit; divide them by a power of ten first.")
     index = frame.index if isinstance(frame.index, pd.PeriodIndex) else pd.RangeIndex(len(y))
 
     m = suggest_period(y, grid) if not period else int(period)
