@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from apps.memory import data, infer
-from apps.memory.model import CELLS, BagOfSymbols, RecallModel, SideBySide
+from apps.memory.model import (CELLS, CONV_RECEPTIVE_FIELD, BagOfSymbols, ConvRecall, RecallModel, SideBySide,
+                               TransformerRecall, count_params)
+from apps.memory.train import ALL_KINDS, NEW_KINDS
 from shared.checkpoints import read_card
 from shared.errors import BadInput
 
@@ -96,6 +98,38 @@ def test_bag_is_order_blind():
                               RecallModel("gru", data.VOCAB_SIZE, data.NUM_LETTERS)(shuffled))
 
 
+@pytest.mark.parametrize("length", [3, 13, 50, 400])
+def test_transformer_and_cnn_shapes(length):
+    tokens, _ = data.make_batch(5, length, torch.Generator().manual_seed(length))
+    for model in (TransformerRecall(data.VOCAB_SIZE, data.NUM_LETTERS), ConvRecall(data.VOCAB_SIZE, data.NUM_LETTERS)):
+        assert model(tokens).shape == (5, data.NUM_LETTERS)
+
+
+def test_new_models_have_parameter_counts_like_the_gru():
+    gru = count_params(RecallModel("gru", data.VOCAB_SIZE, data.NUM_LETTERS))                # 4,680
+    transformer = count_params(TransformerRecall(data.VOCAB_SIZE, data.NUM_LETTERS))          # 5,336
+    cnn = count_params(ConvRecall(data.VOCAB_SIZE, data.NUM_LETTERS))                         # 4,648
+    lstm = count_params(RecallModel("lstm", data.VOCAB_SIZE, data.NUM_LETTERS))               # 6,152
+    assert (gru, transformer, cnn, lstm) == (4680, 5336, 4648, 6152)
+    assert abs(transformer / gru - 1) < 0.2 and abs(cnn / gru - 1) < 0.2
+    assert abs(transformer / lstm - 1) < 0.2  # the parallelism benchmark's pair
+
+
+def test_cnn_sees_exactly_its_receptive_field():
+    """Changing the token RECEPTIVE_FIELD steps back changes the answer's logits; one further back cannot."""
+    torch.manual_seed(0)
+    model = ConvRecall(data.VOCAB_SIZE, data.NUM_LETTERS)
+    assert model.receptive_field == CONV_RECEPTIVE_FIELD == 13
+    tokens, _ = data.make_batch(1, 40, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        base = model(tokens)
+        inside, outside = tokens.clone(), tokens.clone()
+        inside[0, 40 - CONV_RECEPTIVE_FIELD] = 0 if int(tokens[0, 40 - CONV_RECEPTIVE_FIELD]) else 1
+        outside[0, 40 - CONV_RECEPTIVE_FIELD - 1] = 0 if int(tokens[0, 40 - CONV_RECEPTIVE_FIELD - 1]) else 1
+        assert not torch.allclose(model(inside), base)
+        assert torch.equal(model(outside), base)
+
+
 def test_side_by_side_models_share_nothing():
     pair = SideBySide(["rnn", "lstm"], data.VOCAB_SIZE, data.NUM_LETTERS)
     rnn_ids = {id(p) for p in pair.models["rnn"].parameters()}
@@ -106,15 +140,71 @@ def test_side_by_side_models_share_nothing():
 
 @pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
 def test_shipped_checkpoint_reaches_its_card(length):
-    """Same held-out sequences as train.py (seeded), so the accuracies must match the card."""
+    """Same held-out sequences as train.py (seeded), so the accuracies must match the card
+    (all six models: the recurrent card and the transformer/CNN card)."""
     card = read_card(infer.checkpoint_path(length))
+    new_card = read_card(infer.new_checkpoint_path(length))
+    metrics = {**card["metrics"], **new_card["metrics"]}
     models = infer.shipped_models(length)
     tokens, targets = data.held_out(length)
     with torch.no_grad():
-        for kind, logits in models(tokens).items():
-            accuracy = (logits.argmax(-1) == targets).float().mean().item()
-            assert accuracy >= card["metrics"][f"{kind}_acc"] - 0.005, kind
+        outputs = models(tokens)
+    assert set(outputs) == set(ALL_KINDS)
+    for kind, logits in outputs.items():
+        accuracy = (logits.argmax(-1) == targets).float().mean().item()
+        assert accuracy >= metrics[f"{kind}_acc"] - 0.005, kind
     assert card["size_bytes"] < 1_000_000 and card["metrics"]["chance"] == data.CHANCE
+    assert new_card["size_bytes"] < 1_000_000 and new_card["length"] == length
+
+
+@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+def test_new_models_card_accuracy_holds_on_fresh_sequences(length):
+    """2000 sequences the card never saw (another seed): the transformer's and the CNN's accuracy
+    stays within 4 binomial standard errors (sqrt(p(1-p)/2000), at most 1.1 points) of the card."""
+    new_card = read_card(infer.new_checkpoint_path(length))
+    models = infer.shipped_models(length).models
+    tokens, targets = data.make_batch(2000, length, torch.Generator().manual_seed(777 + length))
+    with torch.no_grad():
+        for kind in NEW_KINDS:
+            card_acc = new_card["metrics"][f"{kind}_acc"]
+            accuracy = (models[kind](tokens).argmax(-1) == targets).float().mean().item()
+            tolerance = 4 * (max(card_acc * (1 - card_acc), 0.01) / 2000) ** 0.5 + 0.005
+            assert abs(accuracy - card_acc) <= tolerance, (kind, accuracy, card_acc)
+
+
+# The recurrent checkpoints as shipped before the transformer and the CNN were added: not retrained.
+RECURRENT_SHA256 = {
+    10: "61ce0503f6dcb6f12d026114bee21baf1159b66a0534e914c2316a0eb03df822",
+    50: "0a263366dfba27037e5094973a11289ea9fc4b937d48fc5af48b7efbf236a7b2",
+    100: "83d1a61752f3fe90ed7178328723d7078b105280a3ff096568974788ab1f96b9",
+    200: "610f00c7d10ad9cdf8acdad5cdc462950b4e3f6ec403ee9e741647a6001da191",
+}
+
+
+@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+def test_recurrent_checkpoints_are_byte_identical(length):
+    import hashlib
+
+    digest = hashlib.sha256(infer.checkpoint_path(length).read_bytes()).hexdigest()
+    assert digest == RECURRENT_SHA256[length]
+
+
+def test_new_models_cards_say_when_they_hit_their_time_cap():
+    for length in data.SHIPPED_LENGTHS:
+        card = read_card(infer.new_checkpoint_path(length))
+        for kind in NEW_KINDS:
+            run = card["training"][kind]
+            assert run["seconds"] <= run["time_cap_s"] + 30                      # strict cap (+ last eval)
+            assert run["hit_time_cap"] == (run["steps"] < run["planned_steps"]), (length, kind)
+
+
+def test_cnn_fails_beyond_its_receptive_field_and_the_transformer_reaches_back():
+    """The CNN's window (13 tokens) holds the letter at L = 10 only; beyond, it is at chance."""
+    cards = {n: read_card(infer.new_checkpoint_path(n))["metrics"] for n in data.SHIPPED_LENGTHS}
+    assert cards[10]["cnn_acc"] > 0.99
+    for length in (50, 100, 200):
+        assert cards[length]["cnn_acc"] < data.CHANCE + 0.05, length
+    assert cards[10]["transformer_acc"] > 0.99 and cards[50]["transformer_acc"] > 0.99
 
 
 def test_long_range_story_holds_in_shipped_models():
@@ -185,7 +275,9 @@ def test_bad_requests_get_clear_messages():
     with pytest.raises(BadInput, match=r"5 (and|to) 60"):
         next(infer.live_train(20, ["lstm"], 600))
     with pytest.raises(BadInput, match="Unknown"):
-        infer.parse_cells("lstm,transformer")
+        infer.parse_cells("lstm,mamba")
+    assert infer.parse_cells("cnn,transformer,gru") == ["gru", "transformer", "cnn"]
+    assert infer.parse_cells(["transformer encoder"]) == ["transformer"]
     with pytest.raises(BadInput, match="at least one"):
         infer.parse_cells([])
     assert infer.parse_cells("GRU, rnn,LSTM") == ["rnn", "lstm", "gru"]
@@ -300,3 +392,19 @@ def test_runs_take_turns_first_come_first_served():
     for t in threads:
         t.join(timeout=5)
     assert order == ["gone left", "first", "second"]
+
+
+def test_inspect_and_live_training_include_transformer_and_cnn():
+    result = infer.inspect(50, 50, seed=0)
+    summary = infer.inspect_summary(result)
+    assert set(summary["batch_accuracy"]) == set(ALL_KINDS)
+    assert summary["batch_accuracy"]["transformer"] > 0.9 and summary["batch_accuracy"]["cnn"] < 0.4
+    assert "transformer encoder" in infer.predictions_markdown(result)
+    assert "1-D CNN (receptive field 13)" in infer.predictions_markdown(result)
+    fig = infer.shipped_curves(50)
+    assert {"transformer encoder", "1-D CNN (receptive field 13)"} <= {
+        t.get_text().replace(" (hit its time cap)", "") for t in fig.axes[0].get_legend().get_texts()}
+    rows = list(infer.live_train(10, ["transformer", "cnn"], 5))
+    _fraction, history, _info = rows[-1]
+    assert history and {"transformer_val_acc", "cnn_val_acc"} <= set(history[-1])
+    assert set(infer.live_summary(history, ["transformer", "cnn"], 10)["final_val_acc"]) == {"transformer", "cnn"}

@@ -114,9 +114,20 @@ def test_inspect_through_api(client):
     predictions, summary = client.predict(100, 60, 7, api_name="/inspect_memory")  # answers only: fast
     assert "answer" in predictions and "LSTM" in predictions
     assert summary["length"] == 60 and summary["trained_length"] == 100
-    assert set(summary["predictions"]) == {"rnn", "lstm", "gru", "bag"}
+    assert set(summary["predictions"]) == {"rnn", "lstm", "gru", "bag", "transformer", "cnn"}
+    assert set(summary["batch_accuracy"]) == {"rnn", "lstm", "gru", "bag", "transformer", "cnn"}
+    assert "transformer encoder" in predictions and "1-D CNN (receptive field 13)" in predictions
     with pytest.raises(AppError, match="maximum value 400"):
         client.predict(100, 5000, 0, api_name="/inspect_memory")
+
+
+def test_short_live_run_of_transformer_and_cnn_through_api(client):
+    status, loss_plot, acc_plot, summary = client.predict(
+        10, ["gru", "transformer", "cnn"], 8, api_name="/train_memory")
+    assert status.startswith("✅ Done") and summary["steps"] > 0
+    assert set(summary["final_val_acc"]) == {"gru", "transformer", "cnn"}
+    assert all(0.0 <= acc <= 1.0 for acc in summary["final_val_acc"].values())
+    assert loss_plot is not None and acc_plot is not None
 
 
 def test_explain_through_api(client):
@@ -135,6 +146,8 @@ def test_tab_ui_shows_sample_and_results(page):
     open_tab(page, "RNN vs LSTM vs GRU")
     page.get_by_text("Which letter came first?").first.wait_for(timeout=10_000)
     assert page.get_by_text("order-blind bag").count() > 0
+    assert page.get_by_text("Why transformers replaced RNNs").count() > 0
+    assert page.get_by_text("Measured parallelism").count() > 0
     page.get_by_role("button", name="Show a sample").click()
     page.get_by_text("answer").first.wait_for(timeout=30_000)
     # Inspect: the answers table first, then the chained explanation fills in the three figures.

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from apps.memory import data
 from apps.memory.model import CELL_NAMES, CELLS, SideBySide
-from apps.memory.train import KINDS, train_side_by_side
+from apps.memory.train import ALL_KINDS, KINDS, NEW_KINDS, new_checkpoint_path, train_side_by_side
 from shared import validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
 from shared.errors import BadInput
@@ -46,13 +46,15 @@ def checkpoint_path(length: int):
 
 @load_once
 def shipped_models(length: int) -> SideBySide:
-    """The four models trained at `length` (one of data.SHIPPED_LENGTHS), verified and in eval mode."""
+    """The six models trained at `length` (one of data.SHIPPED_LENGTHS), verified and in eval mode:
+    RNN, LSTM, GRU and bag from L<L>.safetensors, transformer and CNN from nonrecurrent_L<L>."""
     if length not in data.SHIPPED_LENGTHS:
         raise BadInput(f"there are shipped models for L = {', '.join(map(str, data.SHIPPED_LENGTHS))}, "
                        f"not L = {length}.")
     state, _card = load_checkpoint(checkpoint_path(length))
-    side_by_side = SideBySide(KINDS, data.VOCAB_SIZE, data.NUM_LETTERS)
-    side_by_side.models.load_state_dict(state)
+    new_state, _new_card = load_checkpoint(new_checkpoint_path(length))
+    side_by_side = SideBySide(ALL_KINDS, data.VOCAB_SIZE, data.NUM_LETTERS)
+    side_by_side.models.load_state_dict({**state, **new_state})  # strict: every tensor of all six
     return side_by_side.eval()
 
 
@@ -66,7 +68,7 @@ def load_models() -> None:
 def prime_training() -> None:
     """One tiny training step, so that the first live run does not spend its 60 s on one-off
     start-up costs (the optimizer's first import, kernel set-up: tens of seconds on a busy CPU)."""
-    train_side_by_side(LIVE_MIN_LENGTH, KINDS, max_steps=1, eval_size=8, eval_every=1)
+    train_side_by_side(LIVE_MIN_LENGTH, ALL_KINDS, max_steps=1, eval_size=8, eval_every=1)
 
 
 def warm_up() -> None:
@@ -89,7 +91,15 @@ def shipped_curves(length: int):
     fig = line_plot(series, x=steps, title=f"How the shipped models learned at L = {length}",
                     x_title=f"training step (batch of 32; {card['training']['seconds']:.0f} s in all)",
                     y_title="held-out accuracy")
-    fig.axes[0].set_ylim(0, 1.05)
+    ax = fig.axes[0]
+    new_card = read_card(new_checkpoint_path(int(length)))  # trained alone, each with its own steps
+    for kind in NEW_KINDS:
+        rows = new_card["history"].get(kind, [])
+        capped = " (hit its time cap)" if new_card["training"][kind]["hit_time_cap"] else ""
+        ax.plot([r["step"] for r in rows], [r["val_acc"] for r in rows], label=CELL_NAMES[kind] + capped,
+                linestyle="--", marker=".")
+    ax.legend(fontsize=7)
+    ax.set_ylim(0, 1.05)
     return fig
 
 
@@ -131,7 +141,7 @@ def inspect(trained_length: int, length: int, seed: int = 0) -> dict:
     models = shipped_models(trained_length).models
     out = _header(tokens, targets, trained_length)
     with torch.no_grad():
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             _score(out, kind, models[kind](tokens), targets)
     return out
 
@@ -268,7 +278,7 @@ def predictions_markdown(result: dict) -> str:
              "",
              f"| model (trained at L = {result['trained_length']}) | top guesses | accuracy on {GRADIENT_BATCH} "
              "sequences like this |", "|---|---|---|"]
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         guesses = ", ".join(f"{s} {p:.0%}" for s, p in result["predictions"][kind])
         verdict = "✅" if result["predictions"][kind][0][0] == result["target"] else "❌"
         lines.append(f"| {CELL_NAMES[kind]} | {verdict} {guesses} | {result['batch_accuracy'][kind]:.0%} |")
@@ -304,10 +314,10 @@ def parse_cells(cells) -> list[str]:
         key = names.get(str(cell).strip().lower())
         (chosen if key else unknown).append(key or cell)
     if unknown:
-        raise BadInput(f"Unknown model(s) {unknown}: choose from rnn, lstm, gru, bag.")
+        raise BadInput(f"Unknown model(s) {unknown}: choose from {', '.join(ALL_KINDS)}.")
     if not chosen:
         raise BadInput("Pick at least one model to train.")
-    return [k for k in KINDS if k in chosen]  # fixed order, no duplicates
+    return [k for k in ALL_KINDS if k in chosen]  # fixed order, no duplicates
 
 
 class LiveRun:

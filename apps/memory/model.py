@@ -1,4 +1,4 @@
-"""Three recurrent cells on the same task, plus an order-blind baseline.
+"""Three recurrent cells on the same task, an order-blind baseline, and two non-recurrent models.
 
     tokens (B, L) ──one-hot──▶ (B, L, V) ──cell──▶ h_t (B, L, H) ──last step──▶ Linear ──▶ logits (B, K)
 
@@ -8,16 +8,35 @@ V = 12 token types (8 letters + 4 noise symbols), K = 8 possible answers, H = 32
 replays the same weights one step at a time in Python, so every h_t and every gate value is
 an explicit tensor: that is what the gradient-norm plot (h_t.retain_grad()) and the gate heat
 maps read. The test suite checks that both paths give the same numbers.
+
+Two models that do not read step by step, for "why transformers replaced RNNs" and "why CNNs
+are not enough" (same task, data and loop):
+
+    tokens (B, L) ─Embedding─▶ (B, L, D) + sinusoidal positions ─2 × self-attention layer─▶ (B, L, D)
+        ─last position─▶ Linear ─▶ (B, K)                                   TransformerRecall, 5,336 params
+    tokens (B, L) ─one-hot─▶ (B, V, L) ─6 × Conv1d(k=3, causal)─▶ (B, C, L) ─last position─▶ Linear ─▶ (B, K)
+                                                                            ConvRecall, 4,648 params
+
+(GRU: 4,680; LSTM: 6,152.) Every position of the transformer looks at every other in one layer,
+so the whole sequence is processed at once; the CNN's last position sees only the last
+CONV_RECEPTIVE_FIELD = 13 tokens, a fixed-size window, so for L > 13 the first letter is out of its sight.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 CELLS = ("rnn", "lstm", "gru")
-CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU", "bag": "order-blind bag"}
+CONV_LAYERS, CONV_KERNEL, CONV_CHANNELS = 6, 3, 16
+CONV_RECEPTIVE_FIELD = 1 + CONV_LAYERS * (CONV_KERNEL - 1)  # 13 steps: each layer adds kernel - 1
+CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU", "bag": "order-blind bag",
+              "transformer": "transformer encoder", "cnn": f"1-D CNN (receptive field {CONV_RECEPTIVE_FIELD})"}
+NON_RECURRENT = ("transformer", "cnn")
+ATTN_DIM, ATTN_HEADS, ATTN_FF, ATTN_LAYERS = 16, 2, 40, 2
 HIDDEN_SIZE = 32
 # Gated cells start in "keep" mode (Gers et al. 2000; Tallec & Ollivier 2018, chrono init):
 # forget gate ≈ σ(4) = 0.98, input gate ≈ σ(-2) = 0.12, GRU update gate z ≈ 0.98. The plain
@@ -111,9 +130,71 @@ class BagOfSymbols(nn.Module):
         return self.mlp(self.embed(tokens).mean(dim=1))        # (B, L, E) -> (B, E) -> (B, K)
 
 
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """(L, D) fixed positions (Vaswani et al. 2017): sin/cos at geometric frequencies, no parameters,
+    so a model trained at one L still has positions for any input length."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]               # (L, 1)
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (D/2,)
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table
+
+
+class TransformerRecall(nn.Module):
+    """A small transformer encoder: every step attends to every other, all steps in parallel.
+
+    The answer is read at the last position (where the decoy arrives); to answer, its attention
+    must find position 0, which the sinusoidal positions make recognisable."""
+
+    def __init__(self, vocab_size: int, num_classes: int, dim: int = ATTN_DIM, heads: int = ATTN_HEADS,
+                 ff: int = ATTN_FF, layers: int = ATTN_LAYERS):
+        super().__init__()
+        self.dim = dim
+        self.embed = nn.Embedding(vocab_size, dim)
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=ff, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+        self.num_layers = layers
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embed(tokens)                                              # (B, L, D)
+        x = x + sinusoidal_positions(tokens.shape[1], self.dim).to(x)      # (B, L, D): where each token is
+        x = self.encoder(x)                                                 # (B, L, D): attention, L×L per head
+        return self.head(self.norm(x[:, -1]))                               # (B, K) at the last position
+
+
+class ConvRecall(nn.Module):
+    """A 1-D CNN: 6 causal Conv1d layers, kernel 3, ReLU; read at the last position.
+
+    Causal (left) padding keeps every layer length L; the last position's output depends only on
+    the last CONV_RECEPTIVE_FIELD tokens: fixed-size local structure, by construction."""
+
+    def __init__(self, vocab_size: int, num_classes: int, channels: int = CONV_CHANNELS,
+                 layers: int = CONV_LAYERS, kernel: int = CONV_KERNEL):
+        super().__init__()
+        self.vocab_size, self.kernel = vocab_size, kernel
+        self.convs = nn.ModuleList(nn.Conv1d(vocab_size if i == 0 else channels, channels, kernel)
+                                   for i in range(layers))
+        self.head = nn.Linear(channels, num_classes)
+        self.receptive_field = 1 + layers * (kernel - 1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = F.one_hot(tokens, self.vocab_size).float().transpose(1, 2)     # (B, V, L)
+        for conv in self.convs:
+            x = F.relu(conv(F.pad(x, (self.kernel - 1, 0))))               # (B, C, L): sees k - 1 more steps back
+        return self.head(x[:, :, -1])                                       # (B, K) from the last 13 tokens only
+
+
 def build(kind: str, vocab_size: int, num_classes: int) -> nn.Module:
     if kind == "bag":
         return BagOfSymbols(vocab_size, num_classes)
+    if kind == "transformer":
+        return TransformerRecall(vocab_size, num_classes)
+    if kind == "cnn":
+        return ConvRecall(vocab_size, num_classes)
     return RecallModel(kind, vocab_size, num_classes)
 
 

@@ -14,9 +14,14 @@ from shared.ui import explainer, guard, model_card_accordion
 
 WEIGHTS = WEIGHTS_DIR / "memory"
 SHIPPED_LENGTHS = (10, 50, 100, 200)  # data.SHIPPED_LENGTHS (data.py imports torch; start-up must not)
-CHECKPOINTS = tuple(WEIGHTS / f"L{n}.safetensors" for n in SHIPPED_LENGTHS)
+RECURRENT_CHECKPOINTS = tuple(WEIGHTS / f"L{n}.safetensors" for n in SHIPPED_LENGTHS)
+NEW_CHECKPOINTS = tuple(WEIGHTS / f"nonrecurrent_L{n}.safetensors" for n in SHIPPED_LENGTHS)
+CHECKPOINTS = RECURRENT_CHECKPOINTS + NEW_CHECKPOINTS
+RECEPTIVE_FIELD = 13  # model.CONV_RECEPTIVE_FIELD (model.py imports torch)
+PARALLELISM = WEIGHTS / "parallelism.json"  # python -m tests.benchmarks.parallelism
 LIVE_MAX_RUNS = 32  # infer.LIVE_MAX_RUNS: watchers at once; the rest queue (infer imports torch)
-CELL_CHOICES = [("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru"), ("order-blind bag", "bag")]
+CELL_CHOICES = [("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru"), ("order-blind bag", "bag"),
+                ("transformer encoder", "transformer"), (f"1-D CNN (receptive field {RECEPTIVE_FIELD})", "cnn")]
 
 INTRO = """## Which letter came first?
 Each sequence starts with a letter (A–H), then **L − 2 noise symbols** (w x y z), then a second,
@@ -40,13 +45,86 @@ in the *order*, which only a model that reads step by step can use. (At long L i
 since each letter is only 1/L of the average it sees: at L = 200 it was still near chance when
 training stopped.)"""
 
+BEYOND_TEXT = f"""### Why transformers replaced RNNs, and why CNNs are not enough
+Same task, same batches, same training loop, two models that do not read step by step
+(parameters: GRU 4,680 · LSTM 6,152 · transformer 5,336 · CNN 4,648):
+- The **transformer encoder** (token embedding + sinusoidal positions, 2 self-attention layers,
+  2 heads, width 16, read out at the last position) lets every position look at every other in one
+  layer: the last position can attend *directly* to position 0, however far back it is. No
+  information has to survive L − 1 rewrites of a notebook, and no gradient has to travel back
+  through L steps: the path from the letter to the answer is 2 layers long at every L.
+- The **1-D CNN** (6 causal Conv1d layers, kernel 3, ReLU, read out at the last position) sees a
+  **fixed-size window**: each layer adds 2 steps, so the answer depends on the last
+  **{RECEPTIVE_FIELD} tokens** only. At L = 10 the first letter is inside the window and it learns; for
+  L > {RECEPTIVE_FIELD} the letter is out of its sight by construction: it can only guess from the
+  decoy, which is chance (12.5 %), however long it trains. Local patterns are what convolutions are
+  for; a dependency longer than the receptive field needs more layers, dilations or pooling, i.e. a
+  window that grows with L."""
+
+PARALLEL_TEXT = """### Measured parallelism: time of one training step
+An LSTM must finish step t − 1 before it can compute step t: **L sequential steps** per sequence,
+however many cores there are. A transformer layer computes all L positions at once (one big
+matrix product): **1 sequential step per layer**, but its attention compares every position with
+every other, an **L × L** matrix per head. Measured here, forward + backward + Adam update, batch 32,
+LSTM and transformer of similar size (`python -m tests.benchmarks.parallelism`):"""
+
+
+def parallelism_markdown() -> str:
+    """The benchmark's table and what it shows, in sentences computed from the measured figures."""
+    try:
+        result = json.loads(PARALLELISM.read_text())
+    except (OSError, ValueError) as e:
+        return f"⚠️ no parallelism measurement ({e})"
+    rows = result["rows"]
+    lines = [f"| L | LSTM ms/step | transformer ms/step | LSTM ÷ transformer | sequential steps (LSTM · transformer) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['length']} | {r['lstm_ms']:.1f} | {r['transformer_ms']:.1f} | "
+                     f"{r['ratio_lstm_over_transformer']:.2f} | {r['lstm_sequential_steps']} · "
+                     f"{r['transformer_sequential_steps']} |")
+    first, last = rows[0], rows[-1]
+    faster = [r["length"] for r in rows if r["transformer_ms"] < r["lstm_ms"]]
+    slower = [r["length"] for r in rows if r["transformer_ms"] >= r["lstm_ms"]]
+    lines.append(f"\n{result['torch_threads']} torch thread, median of {result['repeats']} steps, "
+                 f"{result['params']['lstm']:,} vs {result['params']['transformer']:,} parameters; "
+                 f"{result['machine']}, {result['date']}.\n")
+    growth_lstm = last["lstm_ms"] / first["lstm_ms"]
+    growth_tr = last["transformer_ms"] / first["transformer_ms"]
+    span = last["length"] / first["length"]
+    text = (f"**What it shows.** From L = {first['length']} to {last['length']} ({span:.0f}× longer) the LSTM's "
+            f"step grows {growth_lstm:.0f}×, one sequential step after another, while the transformer's "
+            f"grows {growth_tr:.0f}× with only {first['transformer_sequential_steps']} sequential steps; ")
+    if faster and slower:
+        text += (f"the transformer is faster at L = {', '.join(map(str, faster))}, but **not** at L = "
+                 f"{', '.join(map(str, slower))}, where its L × L attention (quadratic in L) costs more on "
+                 "this CPU than the LSTM's L small steps.")
+    elif faster:
+        text += ("the transformer is faster at every measured L: on this CPU its L × L attention (quadratic in L) "
+                 f"has not yet caught up with the LSTM's L sequential steps at L = {last['length']}, though its "
+                 "share of the step grows with L.")
+    else:
+        text += ("the transformer is **not** faster at any measured L on this CPU, and falls further behind "
+                 f"as L grows (the LSTM's step takes {first['ratio_lstm_over_transformer']:.2f}× the transformer's "
+                 f"at L = {first['length']}, {last['ratio_lstm_over_transformer']:.2f}× at L = {last['length']}): "
+                 "its L × L attention is quadratic in L, and one CPU thread has no parallel units to spread "
+                 "its positions over.")
+    text += (" What parallelism buys is in the last column: the transformer's work per layer is one large "
+             "product over all L positions, which hardware with thousands of parallel units (a GPU; not "
+             "measured here, this project has none) runs side by side, while the LSTM's L steps stay one "
+             "after another on any hardware; on a CPU thread the fused LSTM loop (one C++ kernel) wins.")
+    lines.append(text)
+    return "\n".join(lines)
+
+
 LIVE_TEXT = """### Train them yourself (60 s)
 All chosen models train **from scratch, side by side on the same batches**, with the same loop as
 `python -m apps.memory.train`, for at most **60 s**. Try L = 10 (everyone learns in seconds), then
 L = 100: the vanilla RNN stays near chance, the GRU typically climbs to 100 % within about 200 steps, the
 LSTM needs more (about 1,500 steps in the shipped run, see the curves above). How many steps fit in 60 s
 depends on how busy your CPU is (the status line shows the step count); untick the LSTM or the bag
-to give the others more steps.
+to give the others more steps. Tick the **transformer** and the **CNN** to race them against the
+cells: at L = 10 all learn; at L = 50 the CNN stays at chance (the letter is outside its
+13-token window) while the transformer attends straight back to it.
 **A room can train at once.** Everyone who presses Train with the same settings (L, models, budget)
 while such a run is going watches that one run: you join it where it is, with its curves so far.
 Different settings train side by side and share the CPU, so each makes fewer steps in its time
@@ -67,18 +145,31 @@ near 0 (don't write) through the noise, and the GRU update gate near 1 (keep the
 
 def results_markdown() -> str:
     """The table train.py wrote into the model cards (read as JSON: no torch at start-up)."""
-    lines = ["| L | vanilla RNN | LSTM | GRU | order-blind bag | training steps (s) |", "|---|---|---|---|---|---|"]
-    for path in CHECKPOINTS:
+    lines = ["| L | vanilla RNN | LSTM | GRU | order-blind bag | steps (s) of these four | transformer encoder | "
+             f"1-D CNN (receptive field {RECEPTIVE_FIELD}) |", "|---|---|---|---|---|---|---|---|"]
+    capped = []
+    for path, new_path in zip(RECURRENT_CHECKPOINTS, NEW_CHECKPOINTS):
         try:
-            card = read_card(path)
+            card, new = read_card(path), read_card(new_path)
         except CheckpointError as e:
-            lines.append(f"| {path.stem} | ⚠️ {e} | | | | |")
+            lines.append(f"| {path.stem} | ⚠️ {e} | | | | | | |")
             continue
-        m = card["metrics"]
+        m, n = card["metrics"], new["metrics"]
+        cells = []
+        for kind in ("transformer", "cnn"):
+            run = new["training"][kind]
+            mark = "⏱️" if run["hit_time_cap"] else ""
+            if run["hit_time_cap"]:
+                capped.append(f"{kind} at L = {new['length']} ({run['steps']} of {run['planned_steps']} steps "
+                              f"in its {run['time_cap_s']:.0f} s cap)")
+            cells.append(f"{n[f'{kind}_acc']:.1%}{mark} · {run['steps']} steps ({run['seconds']:.0f} s)")
         lines.append(f"| {card['length']} | " + " | ".join(f"{m[f'{k}_acc']:.1%}" for k in ("rnn", "lstm", "gru", "bag"))
-                     + f" | {card['training']['steps']} ({card['training']['seconds']:.0f} s) |")
+                     + f" | {card['training']['steps']} ({card['training']['seconds']:.0f} s) | " + " | ".join(cells) + " |")
     lines.append("\nHeld-out accuracy, 2000 generated sequences per length. Chance: 12.5 %; "
-                 "best possible for an order-blind model: 56.25 %.")
+                 "best possible for an order-blind model: 56.25 %. The transformer and the CNN were "
+                 "trained alone on the same batches, each with a strict time cap per length.")
+    if capped:
+        lines.append("⏱️ **Hit its time cap** (stopped before its planned steps): " + "; ".join(capped) + ".")
     target = _target_note()
     if target:
         lines.append(target)
@@ -205,6 +296,13 @@ def build() -> None:
         curves_plot = gr.Plot(label="shipped training curves")
     curves_length.change(shipped_curves, curves_length, curves_plot, api_name="shipped_curves")
     explainer(ORDER_TEXT)
+    explainer(BEYOND_TEXT)
+    explainer(PARALLEL_TEXT)
+    with gr.Row():
+        gr.Markdown(parallelism_markdown())
+        parallel_png = WEIGHTS / "parallelism.png"
+        if parallel_png.exists():
+            gr.Image(str(parallel_png), label="time per training step vs L", show_label=False, interactive=False)
 
     explainer(LIVE_TEXT)
     with gr.Row():
@@ -257,5 +355,6 @@ def _warmup():
 
 
 TAB = Tab(name="memory", title="🧠 RNN vs LSTM vs GRU", order=20, build=build,
-          summary="Watch a plain RNN forget a letter that LSTM and GRU keep; vanishing gradients made visible.",
+          summary="Watch a plain RNN forget a letter that LSTM and GRU keep; vanishing gradients made visible; "
+                  "a transformer attends straight back, a CNN's window cannot reach.",
           checkpoints=CHECKPOINTS, warmup=_warmup)

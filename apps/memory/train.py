@@ -14,6 +14,15 @@ card's command asks for exactly those steps). Each card's "training" says steps 
 An idle laptop is several times faster.
 
 The app's live training calls `train_side_by_side` below: the same loop, with a time cap.
+
+Issue 18: a transformer encoder and a 1-D CNN (model.py) on the same task, same batches (same seed
+per length), same loop; each model trains alone with a strict time cap per model per length:
+
+    python -m apps.memory.train --kinds transformer cnn     # ~3.5 min cap per model per length
+
+writes weights/memory/nonrecurrent_L<L>.safetensors + .json (the recurrent checkpoints are left
+untouched, byte for byte) and redraws accuracy_vs_length.png with all six models. A run that hit
+its cap says so in its card ("hit_time_cap") and in the tab.
 """
 
 from __future__ import annotations
@@ -29,9 +38,16 @@ from apps.memory.model import CELL_NAMES, SideBySide, count_params
 from shared.checkpoints import WEIGHTS_DIR, save_checkpoint
 from shared.training import TrainResult, fit, set_seed
 
-KINDS = ("rnn", "lstm", "gru", "bag")
+KINDS = ("rnn", "lstm", "gru", "bag")          # in weights/memory/L<L>.safetensors
+NEW_KINDS = ("transformer", "cnn")              # in weights/memory/nonrecurrent_L<L>.safetensors
+ALL_KINDS = KINDS + NEW_KINDS
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-2
+# Adam's steps are per parameter, so a per-model rate keeps the models independent. 1e-2 is too
+# hot for attention with LayerNorm (it stalls); the recurrent models keep the rate they shipped with.
+LEARNING_RATES = {"transformer": 3e-3}
+NEW_STEPS = {10: 600, 50: 600, 100: 1000, 200: 1000}  # planned steps for the non-recurrent models
+NEW_TIME_CAP_S = 210.0                           # strict cap per model per length (3.5 min)
 STEPS = {10: 600, 50: 1500, 100: 2500, 200: 2000}  # planned steps per length (same for every model)
 SEED = 0
 OUT_DIR = WEIGHTS_DIR / "memory"
@@ -73,7 +89,8 @@ def train_side_by_side(length: int, kinds=KINDS, *, max_steps: int, time_limit_s
     `should_stop()` is asked before every step: the app's live runs stop when nobody watches."""
     generator = set_seed(seed + length)
     side_by_side = SideBySide(kinds, data.VOCAB_SIZE, data.NUM_LETTERS)
-    optimizer = torch.optim.Adam(side_by_side.parameters(), lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam([{"params": m.parameters(), "lr": LEARNING_RATES.get(k, LEARNING_RATE)}
+                                  for k, m in side_by_side.models.items()])
     # No gradient clipping: clip_grad_norm_ works on the global norm, which would couple the models.
     result = fit(side_by_side, optimizer,
                  data.training_batches(length, BATCH_SIZE, max_steps, generator), loss_fn,
@@ -126,21 +143,87 @@ def card_for(length: int, side_by_side: SideBySide, result: TrainResult, accurac
     return card
 
 
+def new_checkpoint_path(length: int, out_dir=OUT_DIR):
+    return out_dir / f"nonrecurrent_L{length}.safetensors"
+
+
+def train_new(length: int, kind: str, *, time_cap_s: float = NEW_TIME_CAP_S, max_steps: int | None = None,
+              on_progress=None):
+    """One non-recurrent model alone at `length`: same batches as the recurrent run, its own cap."""
+    steps = max_steps or NEW_STEPS.get(length, 1000)
+    return train_side_by_side(length, (kind,), max_steps=steps, time_limit_s=time_cap_s,
+                              on_progress=on_progress)
+
+
+def new_card_for(length: int, runs: dict, planned_steps: int | None = None) -> dict:
+    """Card of nonrecurrent_L<L>: runs = {kind: (side_by_side, result, accuracy, cap_s)}."""
+    from apps.memory.model import ATTN_DIM, ATTN_FF, ATTN_HEADS, ATTN_LAYERS, CONV_CHANNELS, CONV_LAYERS
+
+    metrics = {f"{k}_acc": acc[f"{k}_val_acc"] for k, (_, _, acc, _) in runs.items()}
+    metrics.update({"chance": data.CHANCE, "order_blind_best": data.ORDER_BLIND_BEST})
+    training = {}
+    for k, (_, result, _, cap) in runs.items():
+        hit_cap = result.stopped_early and not result.cancelled
+        training[k] = {"steps": result.steps, "planned_steps": planned_steps or NEW_STEPS.get(length, 1000),
+                       "seconds": round(result.seconds, 1), "time_cap_s": cap, "hit_time_cap": hit_cap,
+                       "optimizer": "Adam", "learning_rate": LEARNING_RATES.get(k, LEARNING_RATE),
+                       "batch_size": BATCH_SIZE}
+    return {
+        "name": f"transformer encoder · 1-D CNN, trained at L={length}",
+        "architecture": (f"transformer: Embedding(12, {ATTN_DIM}) + sinusoidal positions → {ATTN_LAYERS} pre-norm "
+                         f"encoder layers ({ATTN_HEADS} heads, feed-forward {ATTN_FF}) → LayerNorm → "
+                         f"Linear({ATTN_DIM}, 8) at the last position; CNN: one-hot(12) → {CONV_LAYERS} causal "
+                         f"Conv1d(kernel 3, {CONV_CHANNELS} channels) + ReLU (receptive field "
+                         f"{1 + 2 * CONV_LAYERS} steps) → Linear({CONV_CHANNELS}, 8) at the last position"),
+        "data": (f"generated 'which letter came first?' sequences of length {length} (apps/memory/data.py), "
+                 f"a fresh batch of {BATCH_SIZE} every step, the same batches as L{length}.safetensors "
+                 f"(seed {SEED + length}); held-out: 2000 sequences, seed {data.TEST_SEED}+L"),
+        "data_license": "generated by this project (no external data)",
+        "metrics": metrics,
+        "headline_metric": "transformer_acc",
+        "command": f"python -m apps.memory.train --kinds {' '.join(runs)} --lengths {length}"
+                   + (f" --steps {planned_steps}" if planned_steps else ""),
+        "seed": SEED + length,
+        "length": length,
+        "params_by_model": {k: count_params(m) for k, (m, _, _, _) in runs.items()},
+        "skill_by_model": {k: round(skill(metrics[f"{k}_acc"]), 4) for k in runs},
+        "training": training,
+        "history": {k: [{"step": row["step"], "val_acc": round(row[f"{k}_val_acc"], 4)}
+                        for row in result.history if f"{k}_val_acc" in row]
+                    for k, (_, result, _, _) in runs.items()},
+    }
+
+
+def shipped_accuracy(out_dir=OUT_DIR) -> dict:
+    """{length: {kind: held-out accuracy}} for all six models, from the cards."""
+    table: dict[int, dict] = {}
+    for pattern in ("L*.json", "nonrecurrent_L*.json"):
+        for path in out_dir.glob(pattern):
+            card = json.loads(path.read_text())
+            for key, value in card["metrics"].items():
+                kind = key[:-4]
+                if key.endswith("_acc") and kind in ALL_KINDS:
+                    table.setdefault(card["length"], {})[kind] = value
+    return dict(sorted(table.items()))
+
+
 def save_plot(out_dir=OUT_DIR) -> None:
     """accuracy_vs_length.png from every shipped card (so partial re-runs keep the full picture)."""
     from shared.plots import line_plot
 
-    cards = sorted((json.loads(p.read_text()) for p in out_dir.glob("L*.json")), key=lambda c: c["length"])
-    if not cards:
+    table = shipped_accuracy(out_dir)
+    if not table:
         return
-    lengths = [c["length"] for c in cards]
-    series = {CELL_NAMES[k]: [c["metrics"][f"{k}_acc"] for c in cards] for k in KINDS}
-    series["chance"] = [data.CHANCE] * len(cards)
+    lengths = list(table)
+    kinds = [k for k in ALL_KINDS if all(k in row for row in table.values())]
+    series = {CELL_NAMES[k]: [table[n][k] for n in lengths] for k in kinds}
+    series["chance"] = [data.CHANCE] * len(lengths)
     fig = line_plot(series, x=lengths, title="Held-out accuracy after training at each length",
                     x_title="sequence length L (log scale)", y_title="accuracy")
     ax = fig.axes[0]
     # Lines that coincide at 100 % must stay visible: a different style and width for each.
-    styles = [("-", 5, "o"), ("--", 3, "s"), (":", 2.5, "^"), ("-.", 1.5, "D"), ("--", 1, "")]
+    styles = [("-", 5, "o"), ("--", 3, "s"), (":", 2.5, "^"), ("-.", 1.5, "D"), ("-", 2, "*"), ("--", 1.5, "x"),
+              ("--", 1, "")]
     for line, (style, width, marker) in zip(ax.get_lines(), styles):
         line.set(linestyle=style, linewidth=width, marker=marker, markersize=width + 3)
     ax.axhline(data.ORDER_BLIND_BEST, color="grey", linewidth=0.8)
@@ -159,10 +242,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--steps", type=int, default=None,
                         help=f"training steps per length (default: {STEPS})")
-    parser.add_argument("--max-minutes", type=float, default=30.0,
-                        help="time cap per length; the card records if it was hit (default 30)")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="time cap per length (per model for transformer/cnn); the card records if it "
+                             f"was hit (default 30, and {NEW_TIME_CAP_S / 60:.1f} per model for transformer/cnn)")
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=ALL_KINDS,
+                        help="rnn lstm gru bag (the default, L<L>.safetensors) or transformer cnn")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if set(args.kinds) & set(NEW_KINDS):
+        args.kinds = [k for k in NEW_KINDS if k in args.kinds]
+        main_new(args)
+        return
+    args.max_minutes = args.max_minutes or 30.0
     for length in args.lengths:
         steps = args.steps or STEPS.get(length, 2500)
 
@@ -176,6 +267,25 @@ def main() -> None:
         card = card_for(length, side_by_side, result, accuracy)
         save_checkpoint(side_by_side.models.state_dict(), OUT_DIR / f"L{length}.safetensors", card)
         print(f"L={length}: {accuracy} in {result.seconds:.0f}s", flush=True)
+    save_plot()
+
+
+def main_new(args) -> None:
+    cap = args.max_minutes * 60 if args.max_minutes else NEW_TIME_CAP_S
+    for length in args.lengths:
+        runs = {}
+        for kind in args.kinds:
+            def report(fraction, row, length=length, kind=kind):
+                print(f"L={length} {kind} step {row['step']:5d} {row['seconds']:7.1f}s "
+                      f"acc={row.get(f'{kind}_val_acc', float('nan')):.3f}", flush=True)
+
+            model, result = train_new(length, kind, time_cap_s=cap, max_steps=args.steps, on_progress=report)
+            runs[kind] = (model.models[kind], result, final_accuracy(model, length), cap)
+        path = new_checkpoint_path(length)
+        card = new_card_for(length, runs, args.steps)
+        save_checkpoint({f"{k}.{n}": t for k, (m, _, _, _) in runs.items() for n, t in m.state_dict().items()},
+                        path, card)
+        print(f"L={length}: {card['metrics']} {card['training']}", flush=True)
     save_plot()
 
 
