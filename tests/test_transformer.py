@@ -533,10 +533,28 @@ def test_api_attention_heads(client):
     plot, summary, target = client.predict(infer.EXAMPLE_SENTENCES[1], "base", None, None, True,
                                            api_name="/attention_heads")
     assert plot and "link it → dog" in summary and "L5 H5" in summary
-    assert "send *every* token to *dog*" in summary and "L6 H12" in summary
+    assert "send most tokens, not just *it*, to *dog*" in summary and "L6 H12 (100%)" in summary
     assert "renormalised" in summary and "weights, not explanations" in summary
-    assert target == 2
+    assert target["value"] == 2 and ["2: dog", 2] in target["choices"]
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="from 0 to 10"):
         client.predict(infer.EXAMPLE_SENTENCES[1], "base", 99, None, False, api_name="/attention_heads")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("", "base", None, None, False), "empty"),
+    (("  \t ", "base", None, None, False), "empty"),
+    (("The cat sat", "gpt-9", None, None, False), "gpt-9|choices|Unknown model"),
+    (("The cat sat", "base", 99, None, False), "from 0 to 4"),
+    (("The cat sat", "base", None, "unicorn", False), "not a token of this sentence"),
+    (("The cat sat", "base", -1, None, False), "from 0 to 4"),
+])
+def test_api_attention_heads_bad_input_is_one_clear_sentence(client, args, message):
+    """/attention_heads' own bad-input cases (the map's endpoint has its rows in tests/test_bad_input.py)."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message) as info:
+        client.predict(*args, api_name="/attention_heads")
+    assert "Traceback" not in str(info.value)
+    assert client.predict(api_name="/ping") == "ok"

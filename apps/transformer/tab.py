@@ -161,12 +161,13 @@ def _heads_summary(result, hide_special: bool) -> str:
         links = sorted((x for x in flat if x[2].links), key=lambda x: -x[2].weight)
         everywhere = [x for x in flat if x[2].kind == "one word" and x[2].common == result.target]
         lines = [(f"**{len(links)} of 72 heads link {q} → {word}** (its top word, [CLS]/[SEP] and itself left out, "
-                  f"is *{word}*, and not every token's), strongest first: "
+                  f"is *{word}*, while most other tokens' is not), strongest first: "
                   + ", ".join(f"L{l} H{h} ({x.weight:.0%})" for l, h, x in links) + ".") if links else
                  f"**No head links {q} → {word}**: no head's top word for *{q}* is *{word}* alone."]
         if everywhere:
-            lines.append(f"Not coreference: {', '.join(f'L{l} H{h}' for l, h, _ in everywhere)} send *every* token "
-                         f"to *{word}* (\"all → {word}\").")
+            lines.append("Not coreference: " + ", ".join(f"L{l} H{h} ({x.share:.0%})" for l, h, x in everywhere)
+                         + f" send most tokens, not just *{q}*, to *{word}* (\"all → {word}\"; in brackets the "
+                         "share of the other tokens whose top word it is).")
     noop = sum(1 for *_, x in flat if x.kind == "special")
     lines.append(f"{noop} heads park ≥ 75 % of their weight on [CLS]/[SEP] (no-op heads). "
                  + ("[CLS]/[SEP] are hidden: each strip shows the rest of the weight, renormalised to 100 %."
