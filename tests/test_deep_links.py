@@ -126,6 +126,7 @@ def test_tab_clicks_change_the_url_and_back_returns(page):
 
 
 def test_start_here_has_a_link_per_step_that_opens_its_view(page, artifacts):
+    page.wait_for_selector("#start-here a", timeout=20_000)
     anchors = page.locator("#start-here a")
     hrefs = [anchors.nth(i).get_attribute("href") for i in range(anchors.count())]
     assert hrefs == [links.href(tab, view) for _, tab, view, _ in overview.START_HERE]

@@ -113,3 +113,13 @@ def _wait_for_http(server: subprocess.Popen, port: int, isolated: bool, timeout:
             return int(answer)
         time.sleep(0.5)
     raise AssertionError("server did not answer in time")
+
+
+def test_overview_starts_with_a_path_through_the_module(page):
+    """Issue 19: "Start here" comes before the reference lists, one deep link per step, in the module's order."""
+    page.wait_for_selector("#start-here a", timeout=20_000)
+    text = page.inner_text("body")
+    assert text.index("Start here") < text.index("Where each model is used") < text.index("Learning goals")
+    hrefs = page.eval_on_selector_all("#start-here a", "links => links.map(a => a.getAttribute('href'))")
+    tabs = [h.split("tab=")[1].split("&")[0] for h in hrefs]
+    assert tabs[:3] == ["forecast", "memory", "transformer"] and "cnn" in tabs, hrefs
