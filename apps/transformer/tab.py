@@ -206,7 +206,11 @@ def _heads_figure(result, hide_special: bool):
         labels = result.labels[layer]
         ax.set_yticks(range(n_heads), [f"H{h + 1} {short_text(lab, tokens)}" for h, lab in enumerate(labels)],
                       fontsize=10)
-        ax.set_xticks(range(n), [tokens[i] for i in shown], rotation=50, ha="right", fontsize=10)
+        # Up to 32 token labels fit a panel at 10 pt; longer sentences label every k-th token (and
+        # always the token that looks and the target).
+        every = int(np.ceil(n / 32))
+        ax.set_xticks(range(n), [tokens[i] if c % every == 0 or i in (result.query, result.target) else ""
+                                 for c, i in enumerate(shown)], rotation=50, ha="right", fontsize=10)
         for h, (tick, lab) in enumerate(zip(ax.get_yticklabels(), labels)):
             if lab.links:
                 tick.set_color("#c00000")
