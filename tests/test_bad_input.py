@@ -238,9 +238,12 @@ MATRIX = {
         ("text size", lambda b: ("colours", "big", 500)),
     ],
 }
+# Whisper takes any audio file: the same bad files as the speech commands.
+MATRIX["/transcribe_speech"] = MATRIX["/recognize_speech"]
 # The views that follow an answer take the same inputs as the answer: the same bad inputs.
 for answer, views in {"/recognize_speech": "/explain_speech", "/generate_text": "/explain_generation",
-                      "/describe_architecture": "/explain_architecture"}.items():
+                      "/describe_architecture": "/explain_architecture",
+                      "/transcribe_speech": "/explain_transcription"}.items():
     MATRIX[views] = MATRIX[answer]
 
 # A normal request per endpoint family, to prove the server is still healthy afterwards.
