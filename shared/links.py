@@ -90,12 +90,14 @@ def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, st
     go.click(from_query, inputs=query, js="() => [location.search]", api_name="deep_link_go", **nav).then(
         None, js="() => galleryLinks.settle()")
 
-    by_target: dict[str, list[gr.Button]] = {}
+    by_target: dict[tuple[str, str | None], list[gr.Button]] = {}
     for button, tab, view in buttons:
-        by_target.setdefault(href(tab, view), []).append(button)
-    for i, (target, group) in enumerate(by_target.items()):
+        by_target.setdefault((tab, view), []).append(button)
+    for (tab, view), group in by_target.items():
+        target = href(tab, view)
         gr.on([b.click for b in group], lambda target=target: from_query(target),
-              js=f"() => {{ galleryLinks.pushSearch({target!r}); }}", api_name=f"open_view_{i}", **nav)
+              js=f"() => {{ galleryLinks.pushSearch({target!r}); }}",
+              api_name=f"open_{tab}" + (f"_{view}" if view else ""), **nav)
 
     # Tab clicks by the user: push their URL (JS only, no server round trip).
     for tab in outer.children:
