@@ -11,8 +11,16 @@ import pytest
 import torch
 
 from apps.memory import data, infer
-from apps.memory.model import (CELLS, CONV_RECEPTIVE_FIELD, BagOfSymbols, ConvRecall, RecallModel, SideBySide,
-                               TransformerRecall, count_params)
+from apps.memory.model import (
+    CELLS,
+    CONV_RECEPTIVE_FIELD,
+    BagOfSymbols,
+    ConvRecall,
+    RecallModel,
+    SideBySide,
+    TransformerRecall,
+    count_params,
+)
 from apps.memory.train import ALL_KINDS, NEW_KINDS
 from shared.checkpoints import read_card
 from shared.errors import BadInput

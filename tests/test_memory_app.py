@@ -43,7 +43,6 @@ def test_a_room_pressing_train_with_the_same_settings_shares_one_run(client):
 
 def _start_and_abandon(gallery: str, args: list) -> None:
     """Start /train_memory over plain HTTP, read its first curve, then hang up (a closed tab)."""
-    import json
 
     import httpx
 

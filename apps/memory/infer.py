@@ -492,7 +492,7 @@ def live_train(length, cells, seconds: float = LIVE_SECONDS):
         seen = 0
         while True:
             with run.changed:
-                run.changed.wait_for(lambda: len(run.history) > seen or run.done,
+                run.changed.wait_for(lambda seen=seen: len(run.history) > seen or run.done,
                                      timeout=max(0.0, deadline - time.monotonic()))
                 history, fraction, done = list(run.history), run.fraction, run.done
             if run.error is not None:

@@ -76,7 +76,7 @@ def parallelism_markdown() -> str:
     except (OSError, ValueError) as e:
         return f"⚠️ no parallelism measurement ({e})"
     rows = result["rows"]
-    lines = [f"| L | LSTM ms/step | transformer ms/step | LSTM ÷ transformer | sequential steps (LSTM · transformer) |",
+    lines = ["| L | LSTM ms/step | transformer ms/step | LSTM ÷ transformer | sequential steps (LSTM · transformer) |",
              "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['length']} | {r['lstm_ms']:.1f} | {r['transformer_ms']:.1f} | "
@@ -133,7 +133,9 @@ queue (Gradio shows your place). A run stops as soon as nobody watches it any mo
 
 INSIDE_TEXT = """### Inside the shipped models
 Pick models trained at some L and feed them a sequence (any length from 3 to 400). Their answers
-appear at once; the plots below follow a moment later (they replay every step and backpropagate).
+appear at once (all six models: the transformer and the CNN answer too; a CNN trained at L = 10 keeps
+answering from its 13-token window at any input length); the plots below follow a moment later
+(they replay every step of the three recurrent cells and backpropagate).
 **Gradient plot**: ‖∂loss/∂h_t‖, how strongly the answer's error reaches the hidden state at step t,
 relative to the last step, from real backpropagation through the unrolled cells (mean over 64 sequences;
 for the LSTM the state is h_t together with its cell state c_t, where its long-term memory lives).
