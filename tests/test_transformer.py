@@ -513,7 +513,7 @@ def test_real_minilm_links_it_to_dog_and_says_which_head_only_looks_at_dog():
     L6 H12 send most tokens to "dog" (L6 H12: every token), so they are one-word heads, not links."""
     result = infer.attention_heads(infer.EXAMPLE_SENTENCES[1])
     assert result.tokens[result.query] == "it" and result.tokens[result.target] == "dog"
-    flagged = {(l + 1, h + 1) for l, row in enumerate(result.labels) for h, x in enumerate(row) if x.links}
+    flagged = {(layer + 1, h + 1) for layer, row in enumerate(result.labels) for h, x in enumerate(row) if x.links}
     assert {(3, 6), (5, 5), (5, 12)} <= flagged <= {(3, 6), (3, 11), (5, 5), (5, 12), (6, 9)}
     last = result.labels[5][11]
     assert last.kind == "one word" and last.common == result.tokens.index("dog") and not last.links

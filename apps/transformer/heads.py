@@ -12,7 +12,6 @@ CPUs cannot change it unless two columns tie to 1e-5. Tokens are WordPiece token
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np

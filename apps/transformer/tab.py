@@ -158,14 +158,14 @@ def _heads_summary(result, hide_special: bool) -> str:
         lines = [f"**{q}**: this sentence has no other word to link it to."]
     else:
         word = tokens[result.target]
-        links = sorted((x for x in flat if x[2].links), key=lambda x: -x[2].weight)
+        links = sorted((x for x in flat if x[2].links), key=lambda x: -x[2].weight)  # (layer, head, label)
         everywhere = [x for x in flat if x[2].kind == "one word" and x[2].common == result.target]
-        lines = [(f"**{len(links)} of 72 heads link {q} → {word}** (its top word, [CLS]/[SEP] and itself left out, "
+        lines = [(f"**{len(links)} of {len(flat)} heads link {q} → {word}** (its top word, [CLS]/[SEP] and itself left out, "
                   f"is *{word}*, while most other tokens' is not), strongest first: "
-                  + ", ".join(f"L{l} H{h} ({x.weight:.0%})" for l, h, x in links) + ".") if links else
+                  + ", ".join(f"L{layer} H{h} ({x.weight:.0%})" for layer, h, x in links) + ".") if links else
                  f"**No head links {q} → {word}**: no head's top word for *{q}* is *{word}* alone."]
         if everywhere:
-            lines.append("Not coreference: " + ", ".join(f"L{l} H{h} ({x.share:.0%})" for l, h, x in everywhere)
+            lines.append("Not coreference: " + ", ".join(f"L{layer} H{h} ({x.share:.0%})" for layer, h, x in everywhere)
                          + f" send most tokens, not just *{q}*, to *{word}* (\"all → {word}\"; in brackets the "
                          "share of the other tokens whose top word it is).")
     noop = sum(1 for *_, x in flat if x.kind == "special")
@@ -182,9 +182,7 @@ def _heads_figure(result, hide_special: bool):
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    from apps.transformer.heads import short_text, without_special
-
-    from apps.transformer.heads import is_special
+    from apps.transformer.heads import is_special, short_text, without_special
 
     tokens = result.tokens
     rows = without_special(result.rows, tokens) if hide_special else np.asarray(result.rows, dtype=float)
@@ -376,10 +374,11 @@ def _build_attention() -> None:
     outputs = [plot, focus, token, summary]
     heads_inputs = [text, which, token, target, hide_special]
     heads_outputs = [heads_plot, heads_summary, target]
-    # The map answers first; the grid follows from the same cached forward pass.
-    button.click(show_attention, inputs, outputs, api_name="attention_map").then(
+    # The map answers first; the grid follows from the same cached forward pass (only if the map
+    # succeeded: one error per failure).
+    button.click(show_attention, inputs, outputs, api_name="attention_map").success(
         show_heads, heads_inputs, heads_outputs, api_name="attention_heads")
-    text.submit(show_attention, inputs, outputs, api_name="attention_map_submit", api_visibility="private").then(
+    text.submit(show_attention, inputs, outputs, api_name="attention_map_submit", api_visibility="private").success(
         show_heads, heads_inputs, heads_outputs, api_name="attention_heads_submit", api_visibility="private")
     # A new sentence starts again from its own question word and target.
     text.change(clear_picks, None, [token, target], api_name="attention_clear_picks", api_visibility="private",
@@ -388,15 +387,15 @@ def _build_attention() -> None:
         event = control.change(show_attention, inputs, outputs, api_name=f"attention_map_{control.label.lower()}",
                                api_visibility="private", trigger_mode="always_last")
         if control is which:
-            event.then(show_heads, heads_inputs, heads_outputs, api_name="attention_heads_model",
-                       api_visibility="private")
-    token.input(show_attention, inputs, outputs, api_name="attention_map_token", api_visibility="private").then(
+            event.success(show_heads, heads_inputs, heads_outputs, api_name="attention_heads_model",
+                          api_visibility="private")
+    token.input(show_attention, inputs, outputs, api_name="attention_map_token", api_visibility="private").success(
         show_heads, heads_inputs, heads_outputs, api_name="attention_heads_token", api_visibility="private")
     focus.select(pick_token, None, token, api_name="pick_token", api_visibility="private", queue=False).then(
-        show_attention, inputs, outputs, api_name="attention_map_pick", api_visibility="private").then(
+        show_attention, inputs, outputs, api_name="attention_map_pick", api_visibility="private").success(
         show_heads, heads_inputs, heads_outputs, api_name="attention_heads_pick", api_visibility="private")
-    for control in (target, hide_special):
-        control.input(show_heads, heads_inputs, heads_outputs, api_name=f"attention_heads_{control is target and 'target' or 'hide'}",
+    for control, name in ((target, "target"), (hide_special, "hide")):
+        control.input(show_heads, heads_inputs, heads_outputs, api_name=f"attention_heads_{name}",
                       api_visibility="private", trigger_mode="always_last")
 
 
