@@ -416,3 +416,26 @@ def test_inspect_and_live_training_include_transformer_and_cnn():
     _fraction, history, _info = rows[-1]
     assert history and {"transformer_val_acc", "cnn_val_acc"} <= set(history[-1])
     assert set(infer.live_summary(history, ["transformer", "cnn"], 10)["final_val_acc"]) == {"transformer", "cnn"}
+
+
+def test_tab_tables_show_all_six_models_the_time_cap_and_the_parallelism():
+    from apps.memory import tab
+
+    table = tab.results_markdown()
+    assert "transformer encoder" in table and "1-D CNN (receptive field 13)" in table
+    capped = [(n, k) for n in data.SHIPPED_LENGTHS for k, run in
+              read_card(infer.new_checkpoint_path(n))["training"].items() if run["hit_time_cap"]]
+    assert ("Hit its time cap" in table) == bool(capped)
+    text = tab.parallelism_markdown()
+    assert "| 400 |" in text and "What it shows" in text and "quadratic" in text
+
+
+def test_parallelism_benchmark_measures_both_models():
+    from tests.benchmarks import parallelism
+
+    result = parallelism.measure(threads=1, repeats=1, lengths=(10,))
+    row = result["rows"][0]
+    assert row["lstm_sequential_steps"] == 10 and row["transformer_sequential_steps"] == 2
+    assert row["lstm_ms"] > 0 and row["transformer_ms"] > 0
+    assert abs(result["params"]["transformer"] / result["params"]["lstm"] - 1) < 0.2
+    assert "| 10 |" in parallelism.markdown(result)

@@ -58,10 +58,20 @@ def time_step(model, length: int, repeats: int) -> float:
 def measure(threads: int, repeats: int, lengths=LENGTHS) -> dict:
     import torch
 
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _measure(threads, repeats, lengths)
+    finally:
+        torch.set_num_threads(before)  # callers (a test process) keep their thread count
+
+
+def _measure(threads: int, repeats: int, lengths) -> dict:
+    import torch
+
     from apps.memory import data
     from apps.memory.model import build, count_params
 
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     models = {k: build(k, data.VOCAB_SIZE, data.NUM_LETTERS) for k in ("lstm", "transformer")}
     rows = []
