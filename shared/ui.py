@@ -8,8 +8,8 @@ from __future__ import annotations
 import functools
 import html
 import inspect
-import unicodedata
 import logging
+import unicodedata
 from pathlib import Path
 from typing import Callable, Iterable
 

@@ -12,8 +12,8 @@ bounded in length before anything proportional to it is built.
 from __future__ import annotations
 
 import math
-import re
 import numbers
+import re
 
 from shared.errors import BadInput
 

@@ -346,7 +346,7 @@ def test_watched_work_relays_progress_and_its_result():
     failing = Watched(lambda should_stop, report: 1 / 0, poll_s=0.01)
     list(failing.updates())
     with pytest.raises(ZeroDivisionError):
-        failing.result
+        _ = failing.result
 
 
 @pytest.mark.parametrize("payload", ['[{"path": 123}, "fashion"]', '["just a string", "fashion"]',

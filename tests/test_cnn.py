@@ -26,7 +26,6 @@ EXAMPLES = Path(infer.__file__).parent / "examples"
 @pytest.mark.slow
 def test_fashion_checkpoint_reaches_card_accuracy():
     """The full 10,000-image Fashion-MNIST test set (Debian package dataset-fashion-mnist)."""
-    import torch
 
     from shared.training import accuracy
 

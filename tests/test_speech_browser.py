@@ -14,7 +14,6 @@ import torch
 import torchaudio
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_tab
-
 from tests.test_speech import DATA
 
 CLIP = DATA / "yes_b49caed3_nohash_2.flac"  # a test-split speaker: never heard in training

@@ -25,7 +25,7 @@ from apps.cnn import data
 from apps.cnn.images import read_image, to_fashion, to_imagenet, to_mnist_digit
 from apps.cnn.model import SmallCNN
 from shared import plots, validate
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, sha256_of, read_card
+from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card, sha256_of
 from shared.errors import BadInput, Cancelled, CheckpointError
 from shared.images import check_total_pixels
 from shared.lazy import load_once

@@ -17,11 +17,18 @@ import numpy as np
 import pandas as pd
 
 from apps.forecast import data
-from apps.forecast.metrics import (coverage, ets_forecast, ets_quantiles, mae, mase, seasonal_naive,
-                                  seasonal_naive_quantiles)
+from apps.forecast.metrics import (
+    coverage,
+    ets_forecast,
+    ets_quantiles,
+    mae,
+    mase,
+    seasonal_naive,
+    seasonal_naive_quantiles,
+)
+from shared import validate
 from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card
 from shared.errors import BadInput, Cancelled, CheckpointError
-from shared import validate
 from shared.lazy import load_once
 
 FORECAST_WEIGHTS = WEIGHTS_DIR / "forecast"

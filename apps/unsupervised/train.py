@@ -211,7 +211,7 @@ def train_dsn(args):
         inputs_test = torch.cat([x_test, *outputs_test], 1)
         # lower layer by gradient descent (mean squared error to one-hot targets, as in the paper)...
         optimizer = torch.optim.Adam(module.parameters(), lr=3e-3)
-        fit(module, optimizer, lambda: batches(inputs_train, targets, 128, generator),
+        fit(module, optimizer, lambda inputs=inputs_train: batches(inputs, targets, 128, generator),
             lambda m, b: F.mse_loss(m(b[0]), b[1]), epochs=args.dsn_epochs, log_every=10_000)
         # ...then the upper layer in closed form: a convex least-squares problem
         module.solve_upper(inputs_train, targets)
