@@ -27,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.benchmarks.endpoints import ENDPOINTS, EXPLANATIONS, LARGE_PRETRAINED, api_name
+from tests.benchmarks.endpoints import ENDPOINTS, EXPLANATIONS, LARGE_PRETRAINED, UNTARGETED, api_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BARE_APP = """
@@ -138,7 +138,8 @@ def main() -> None:
         client = Client(f"{url}/", verbose=False)
         available = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
         endpoints = {name: args for name, args in ENDPOINTS.items() if api_name(name) in available}
-        explanations = {name: args for name, args in EXPLANATIONS.items() if api_name(name) in available}
+        explanations = {name: args for name, args in {**EXPLANATIONS, **UNTARGETED}.items()
+                        if api_name(name) in available}
         for name, args in {**endpoints, **explanations}.items():  # first use: loads models
             call(client, name, args())
         if "latency" in sections:
@@ -180,7 +181,8 @@ def measure_latency(client, endpoints: dict, explanations: dict, calls: int) -> 
     for name, args in explanations.items():
         times = [call(client, name, args()) for _ in range(max(5, calls // 2))]
         p50 = statistics.median(times)
-        rows.append((f"latency {name} (views after the answer) p50 / p95 (ms), ratio to no-op",
+        kind = "no target" if name in UNTARGETED else "views after the answer"
+        rows.append((f"latency {name} ({kind}) p50 / p95 (ms), ratio to no-op",
                      f"{p50 * 1e3:.0f} / {percentile(times, 0.95) * 1e3:.0f}, {p50 / noop_p50:.2f}×", ""))
     return rows
 
