@@ -168,7 +168,9 @@ def test_shipped_checkpoint_reaches_its_card(length):
 @pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
 def test_new_models_card_accuracy_holds_on_fresh_sequences(length):
     """2000 sequences the card never saw (another seed): the transformer's and the CNN's accuracy
-    stays within 4 binomial standard errors (sqrt(p(1-p)/2000), at most 1.1 points) of the card."""
+    stays within 4 binomial standard errors (sqrt(p(1-p)/2000), at most 1.1 points) of the card.
+    Measured over 5 fresh seeds of 2000: standard deviation 0 (at 100 %) to 0.9 points (CNN at chance;
+    transformer at L = 200: 0.7 points), as the binomial error predicts."""
     new_card = read_card(infer.new_checkpoint_path(length))
     models = infer.shipped_models(length).models
     tokens, targets = data.make_batch(2000, length, torch.Generator().manual_seed(777 + length))
