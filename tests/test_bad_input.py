@@ -133,7 +133,7 @@ MATRIX = {
         ("length too short", lambda b: (1, ["rnn"], 5)),
         ("length too long", lambda b: (100_000, ["rnn"], 5)),
         ("no cells", lambda b: (20, [], 5)),
-        ("unknown cell", lambda b: (20, ["transformer"], 5)),
+        ("unknown cell", lambda b: (20, ["mamba"], 5)),
         ("time over the cap", lambda b: (20, ["rnn"], 10_000)),
         ("text as length", lambda b: ("abc", ["rnn"], 5)),
     ],
