@@ -268,7 +268,8 @@ def test_every_endpoint_with_inputs_is_in_the_matrix(available, client):
     # Endpoints not in the matrix must at least be covered by their tab's own bad-input tests.
     covered_elsewhere = {"/explain_image", "/classify_sketch", "/teach_classes", "/classify_taught",
                          "/shipped_curves", "/explain_sentiment", "/positional_encoding",
-                         "/compare_architectures", "/reconstruct", "/interpolate"}
+                         "/compare_architectures", "/reconstruct", "/interpolate",
+                         "/attention_heads"}
     assert set(missing) <= covered_elsewhere, missing
     for endpoint, cases in MATRIX.items():
         assert len(cases) >= 5, endpoint

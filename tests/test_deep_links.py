@@ -58,7 +58,7 @@ def test_learning_goals_point_at_the_right_sub_tabs():
     assert goals["The intuition behind attention"] == ("transformer", "attention")
     assert goals["Pretrained models and transfer learning"] == ("cnn", "teach")
     text = overview.start_here({"forecast": "f", "memory": "m", "transformer": "t", "cnn": "c"})
-    for step, tab, view, _ in overview.START_HERE:
+    for _step, tab, view, _ in overview.START_HERE:
         assert f"]({links.href(tab, view)})" in text
 
 

@@ -107,6 +107,7 @@ def test_sentiment_card_rank_matches_the_shipped_factors():
 
 def test_a_soup_of_lora_runs_is_exactly_their_averaged_update():
     import torch
+
     from apps.transformer.model import LoRALinear
     from apps.transformer.train import make_soup
 

@@ -6,8 +6,8 @@ import gradio as gr
 import pandas as pd
 
 from apps import Tab
-from shared.checkpoints import WEIGHTS_DIR, read_card
 from shared import validate
+from shared.checkpoints import WEIGHTS_DIR, read_card
 from shared.errors import CheckpointError
 from shared.ui import explainer, guard, model_card_accordion, selected_index, val_accuracy_text
 

@@ -46,14 +46,18 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from apps.transformer import data
-from apps.transformer.model import (LoRALinear, ScratchClassifier, TopLayersClassifier, add_lora,
-                                    mean_pool, tiny_gpt_config)
+from apps.transformer.model import (
+    ScratchClassifier,
+    TopLayersClassifier,
+    add_lora,
+    mean_pool,
+    tiny_gpt_config,
+)
 from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint, sha256_of, update_card
 from shared.training import fit, set_seed
 
