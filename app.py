@@ -75,7 +75,7 @@ from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
 atomic_cache.install()  # output images and sounds: no half-written file for a room on one example
-gradio_fixes.install()  # API callers' example indexes checked (see shared/gradio_fixes.py)
+gradio_fixes.install()  # small fixes to how Gradio handles hostile requests and sessions (see the module)
 
 CSS = """
 .explainer { font-size: 0.95em; opacity: 0.9; }
