@@ -11,6 +11,7 @@ first use, or in a background thread after launch: start-up never waits for one.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import logging
 import os
@@ -139,9 +140,23 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
     return demo
 
 
+def file_error_response(request, exc: OSError):
+    """A route that fails to store or read a file (a full disk while uploading) answers in one
+    sentence instead of a bare "500 Internal Server Error"."""
+    from fastapi.responses import JSONResponse
+
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    if exc.errno == errno.ENOSPC:
+        return JSONResponse({"detail": "The server's disk is full, so the file could not be stored. "
+                                       "Tell whoever runs this app; nothing was changed."}, status_code=507)
+    return JSONResponse({"detail": f"The server could not store or read a file ({exc.strerror or type(exc).__name__})."},
+                        status_code=500)
+
+
 def launch(demo: gr.Blocks, **kwargs):
     """Launch with the gallery's settings; tests call this too, so they serve what users get."""
     kwargs.setdefault("max_file_size", MAX_FILE_SIZE)
+    kwargs.setdefault("app_kwargs", {"exception_handlers": {OSError: file_error_response}})
     kwargs.setdefault("css", CSS)
     kwargs.setdefault("head", links.HEAD)  # keeps ?tab=..&view=.. in the address bar (shared/links.py)
     kwargs.setdefault("theme", gr.themes.Soft())

@@ -358,3 +358,20 @@ def test_malformed_file_inputs_get_one_sentence_not_a_validation_dump(gallery, c
     assert "pydantic" not in message and "\n" not in message and len(message) < 400, message
     assert "handle_file" in message or "could not be read as an image" in message, message
     assert client.predict(api_name="/ping") == "ok"
+
+
+def test_a_full_disk_while_uploading_gets_one_sentence(gallery, client, monkeypatch):
+    import errno
+
+    import httpx
+    from gradio import route_utils
+
+    async def disk_full(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(route_utils.GradioMultiPartParser, "parse", disk_full)
+    response = httpx.post(f"{gallery}/gradio_api/upload", files={"files": ("a.csv", b"date,value\n")}, timeout=30)
+    assert response.status_code == 507
+    assert "disk is full" in response.json()["detail"]
+    monkeypatch.undo()
+    assert client.predict(api_name="/ping") == "ok"
