@@ -16,6 +16,8 @@ WHERE_USED = [
     ("LSTM / GRU", "Speech commands", "Still used", "speech"),
     ("CNN", "Image tasks", "Standard for vision", "cnn"),
     ("Transformer", "NLP, vision and multimodal systems", "Dominant", "transformer"),
+    ("Transformer (speech)", "Speech recognition: Whisper tiny.en, pretrained, text attending to sound",
+     "Dominant", "speech"),
     ("CNN (ten classics)", "From LeNet-5 to ResNeXt: what each architecture added", "Foundations of vision models", "zoo"),
     ("Autoencoder · RBM · DBN · SOM · DSN", "Unsupervised representation learning",
      "Autoencoders still used; the rest mostly historical", "unsupervised"),
