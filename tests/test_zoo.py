@@ -176,3 +176,17 @@ def test_classify_digit_endpoint(client, artifacts):
     editor_value = {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
     label, seen, plot = client.predict(editor_value, api_name="/classify_digit")
     assert label["label"] == str(y_test[1])
+
+
+def test_counts_are_shown_in_human_units():
+    assert infer.human_count(1849688064, "MACs") == "1.85 G MACs"
+    assert infer.human_count(25557032) == "25.6 M"
+    assert infer.human_count(4200) == "4.2 k" and infer.human_count(850) == "850"
+    d = infer.describe("ResNet-50")
+    summary = infer.summary_markdown(d)
+    assert "**25.6 M** (25,557,032)" in summary and "**4.09 G MACs**" in summary
+    table = infer.readable_table(d.layers)
+    assert table["MACs"].dtype.kind == "i"  # the numeric column stays, so it sorts as numbers
+    assert list(table.columns[4:8]) == ["params", "params (readable)", "MACs", "MACs (readable)"]
+    assert table.loc[table["MACs"].idxmax(), "MACs (readable)"].endswith(" M")
+    assert "params (readable)" in infer.readable_table(d.blocks)

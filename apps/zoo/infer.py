@@ -154,6 +154,31 @@ def _block_of(qualified_name: str) -> str:
     return parts[0]
 
 
+def human_count(n: float, unit: str = "") -> str:
+    """A count in human units: 1849688064 -> '1.85 G', 25557032 -> '25.6 M', 850 -> '850'."""
+    n = float(n)
+    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= factor:
+            text = f"{n / factor:.3g} {prefix}"
+            break
+    else:
+        text = f"{n:.0f}"
+    return f"{text} {unit}".strip() if unit else text
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The layer or block table with 'params' and 'MACs' also in human units (25.6 M, 1.85 G).
+
+    The integer columns stay (they sort numerically); the readable ones sit beside them.
+    """
+    out = table.copy()
+    for column in ("params", "MACs"):
+        if column in out:
+            out.insert(out.columns.get_loc(column) + 1, f"{column} (readable)",
+                       [human_count(v) if v else "0" for v in out[column]])
+    return out
+
+
 def summary_markdown(d: Description, latency_ms: float | None = None) -> str:
     arch = ARCHITECTURES[d.name]
     published = published_top1().get(d.name)
@@ -164,8 +189,8 @@ def summary_markdown(d: Description, latency_ms: float | None = None) -> str:
         f"*{arch.paper}*. Built from {arch.source}, weights not loaded (architecture only).",
         "",
         "| | |", "|---|---|",
-        f"| Parameters | **{d.params:,}** ({d.params / 1e6:.1f} M) |",
-        f"| Multiply-adds, one {d.input_size}×{d.input_size} image | **{d.macs:,}** ({d.macs / 1e9:.3g} G) |",
+        f"| Parameters | **{human_count(d.params)}** ({d.params:,}) |",
+        f"| Multiply-adds, one {d.input_size}×{d.input_size} image | **{human_count(d.macs, 'MACs')}** ({d.macs:,}) |",
         f"| Depth: convolution + linear layers run (a depthwise-separable conv counts 2) | {d.weight_layers} |",
         f"| Leaf layers run (table rows) | {len(d.layers)} |",
         f"| Float32 weights in memory | {d.params * 4 / 1e6:.0f} MB |",

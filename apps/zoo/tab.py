@@ -23,7 +23,8 @@ def describe_architecture(name):
     from apps.zoo import infer
 
     d = infer.describe(name)
-    return d.layers, infer.summary_markdown(d, infer.cached_latency(d.name)), d.blocks
+    return (infer.readable_table(d.layers), infer.summary_markdown(d, infer.cached_latency(d.name)),
+            infer.readable_table(d.blocks))
 
 
 @guard("Drawing the block summary")
@@ -96,10 +97,12 @@ def build():
             blocks_plot = gr.Plot(label="Block summary")
     with gr.Accordion("Per-layer table (every layer the image passes through)", open=True):
         layers = gr.Dataframe(label="Layers: output shape per image, parameters, multiply-adds",
-                              headers=["#", "layer", "type", "output shape", "params", "MACs"],
+                              headers=["#", "layer", "type", "output shape", "params", "params (readable)",
+                                       "MACs", "MACs (readable)"],
                               interactive=False, max_height=420)
     with gr.Accordion("Per-block totals", open=False):
-        blocks = gr.Dataframe(headers=["block", "layers", "params", "MACs", "output shape"],
+        blocks = gr.Dataframe(headers=["block", "layers", "params", "params (readable)", "MACs", "MACs (readable)",
+                                       "output shape"],
                               interactive=False, max_height=360)
 
     gr.Markdown("### CPU latency, measured here")
