@@ -159,3 +159,37 @@ def test_tab_ui_shows_sample_and_results(page):
                  .filter(i => i.src.startsWith('data:image')).length >= 3""", timeout=30_000)
     assert plot_labels_over_figures(page, "#tab-memory") == []  # the badges once hid the figures' titles
     assert not [e for e in page.console_errors if "memory" in e.lower()]
+
+
+def _recurrent_card(stopped_early, **acc):
+    metrics = {"rnn_acc": 0.13, "lstm_acc": 0.13, "gru_acc": 1.0, "bag_acc": 0.13, "chance": 0.125, **acc}
+    return {"length": 200, "metrics": metrics,
+            "training": {"steps": 1604, "seconds": 1681.6, "stopped_early": stopped_early}}
+
+
+def test_a_time_capped_run_says_its_low_figures_are_unfinished_training():
+    from apps.memory import tab
+
+    assert tab.time_cap_sentence(_recurrent_card(False)) == ""
+    text = tab.time_cap_sentence(_recurrent_card(True, rnn_acc=0.6))
+    assert "hit its time cap after 1,604 steps (28 min)" in text
+    assert "The LSTM (13.0%) was still near chance (12.5%)" in text and "vanilla RNN" not in text
+    assert "says nothing about how far such a cell can remember" in text
+    assert "the GRU reached 100.0% in the same steps" in text
+
+
+def test_shipped_results_speak_a_learners_words():
+    from apps.memory import tab
+    from shared.checkpoints import read_card
+
+    table = tab.results_markdown()
+    assert "python -m" not in table and "Target" not in table and "met" not in table.replace("method", "")
+    l200 = read_card(tab.WEIGHTS / "L200.safetensors")
+    if l200["training"]["stopped_early"]:  # the shipped L = 200 run stopped at its cap: the table says so
+        assert "| 200 ⏱️ |" in table and tab.time_cap_sentence(l200) in table
+        assert "the LSTM (13.0%)" in table and "not learned the task yet" in table
+    goal = tab.goal_sentence(read_card(tab.WEIGHTS / "L100.safetensors"))
+    assert goal.startswith("**Goal at L = 100**") and goal.endswith("— reached.") and goal in table
+    assert tab.goal_sentence({"length": 100, "target": "at L=100 LSTM ≥ 95.6 %", "target_met": {"gated": False},
+                              "metrics": {"lstm_acc": 0.889}}) == (
+        "**Goal at L = 100**: LSTM ≥ 95.6 %. Measured on new sequences: LSTM 88.9% — not yet.")

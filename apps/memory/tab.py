@@ -147,6 +147,7 @@ near 0 (don't write) through the noise, and the GRU update gate near 1 (keep the
 
 def results_markdown() -> str:
     """The table train.py wrote into the model cards (read as JSON: no torch at start-up)."""
+    notes = []
     lines = ["| L | vanilla RNN | LSTM | GRU | order-blind bag | steps (s) of these four | transformer encoder | "
              f"1-D CNN (receptive field {RECEPTIVE_FIELD}) |", "|---|---|---|---|---|---|---|---|"]
     capped = []
@@ -157,6 +158,9 @@ def results_markdown() -> str:
             lines.append(f"| {path.stem} | ⚠️ {e} | | | | | | |")
             continue
         m, n = card["metrics"], new["metrics"]
+        capped_note = time_cap_sentence(card)
+        if capped_note:
+            notes.append("\n" + capped_note)
         cells = []
         for kind in ("transformer", "cnn"):
             run = new["training"][kind]
@@ -165,13 +169,16 @@ def results_markdown() -> str:
                 capped.append(f"{kind} at L = {new['length']} ({run['steps']} of {run['planned_steps']} steps "
                               f"in its {run['time_cap_s']:.0f} s cap)")
             cells.append(f"{n[f'{kind}_acc']:.1%}{mark} · {run['steps']} steps ({run['seconds']:.0f} s)")
-        lines.append(f"| {card['length']} | " + " | ".join(f"{m[f'{k}_acc']:.1%}" for k in ("rnn", "lstm", "gru", "bag"))
+        lines.append(f"| {card['length']}{' ⏱️' if capped_note else ''} | "
+                     + " | ".join(f"{m[f'{k}_acc']:.1%}" for k in ("rnn", "lstm", "gru", "bag"))
                      + f" | {card['training']['steps']} ({card['training']['seconds']:.0f} s) | " + " | ".join(cells) + " |")
-    lines.append("\nHeld-out accuracy, 2000 generated sequences per length. Chance: 12.5 %; "
+    lines.append("\nAccuracy on 2000 new sequences per length, never seen in training. Chance: 12.5 %; "
                  "best possible for an order-blind model: 56.25 %. The transformer and the CNN were "
                  "trained alone on the same batches, each with a strict time cap per length.")
     if capped:
-        lines.append("⏱️ **Hit its time cap** (stopped before its planned steps): " + "; ".join(capped) + ".")
+        lines.append("⏱️ **Hit its time cap** (stopped before its planned steps, so its figure is where it was "
+                     "when the clock ran out): " + "; ".join(capped) + ".")
+    lines += notes
     target = _target_note()
     if target:
         lines.append(target)
@@ -183,9 +190,45 @@ def _target_note() -> str:
         card = read_card(WEIGHTS / "L100.safetensors")
     except CheckpointError:
         return ""
+    return "\n" + goal_sentence(card)
+
+
+CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU", "bag": "order-blind bag"}
+
+
+def goal_sentence(card: dict) -> str:
+    """The card's target in a learner's words: 'Goal at L = 100 (...): LSTM 100 %, ... — reached.'"""
     met = card.get("target_met", {})
-    verdict = "met" if met and all(met.values()) else f"not fully met ({json.dumps(met)})"
-    return f"\n**Target at L = 100** ({card.get('target', '')}): {verdict}."
+    m = card["metrics"]
+    measured = ", ".join(f"{CELL_NAMES[k]} {m[f'{k}_acc']:.1%}" for k in ("lstm", "gru", "rnn") if f"{k}_acc" in m)
+    verdict = "reached" if met and all(met.values()) else "not yet"
+    goal = card.get("target", "").removeprefix(f"at L={card.get('length', 100)} ").strip()
+    return f"**Goal at L = {card.get('length', 100)}**: {goal}. Measured on new sequences: {measured} — {verdict}."
+
+
+def time_cap_sentence(card: dict) -> str:
+    """For a recurrent card whose run stopped at its time limit: what its low figures do and do not mean.
+
+    Empty when the run finished its planned steps.
+    """
+    training, m = card.get("training", {}), card["metrics"]
+    if not training.get("stopped_early"):
+        return ""
+    chance = m.get("chance", 0.125)
+    near = [k for k in ("rnn", "lstm", "gru") if m.get(f"{k}_acc", 1.0) < chance + 0.1]
+    learned = [k for k in ("rnn", "lstm", "gru") if m.get(f"{k}_acc", 0.0) >= 0.9]
+    text = (f"⏱️ At L = {card['length']} the run that trained the RNN, LSTM and GRU together hit its time cap after {training['steps']:,} steps "
+            f"({training['seconds'] / 60:.0f} min) and stopped.")
+    if near:
+        names = " and ".join(f"the {CELL_NAMES[k]} ({m[f'{k}_acc']:.1%})" for k in near)
+        text += (f" {names[0].upper() + names[1:]} {'was' if len(near) == 1 else 'were'} still near chance "
+                 f"({chance:.1%}) when the clock ran out: {'it had' if len(near) == 1 else 'they had'} not "
+                 "learned the task yet, which says nothing about how far such a cell can remember")
+        if learned:
+            text += (" (" + ", ".join(f"the {CELL_NAMES[k]} reached {m[f'{k}_acc']:.1%}" for k in learned)
+                     + " in the same steps; a longer run can change the ranking)")
+        text += "."
+    return text
 
 
 @guard("Drawing a sample sequence")
@@ -286,7 +329,7 @@ def build() -> None:
     sample_text = gr.Markdown()
     sample_button.click(sample_task, [sample_length, sample_seed], sample_text, api_name="sample_task")
 
-    gr.Markdown("### Shipped results (`python -m apps.memory.train`)")
+    gr.Markdown("### What the shipped models learned (trained once by this project)")
     with gr.Row():
         gr.Markdown(results_markdown())
         plot_path = WEIGHTS / "accuracy_vs_length.png"
