@@ -219,7 +219,7 @@ def test_targets_summary_is_computed_from_cards():
     summary = infer.targets_summary()
     assert len(summary["per_series"]) == len(data.bundled_names())
     text = infer.card_summary_text(summary)
-    assert "Target 1" in text and "Target 2" in text
+    assert "Goal 1" in text and "Goal 2" in text and "Target" not in text
 
 
 def test_bundled_forecast_table_and_horizon_limits():

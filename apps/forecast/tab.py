@@ -188,9 +188,9 @@ def _targets_markdown() -> str:
     from apps.forecast import infer  # no torch at import: this reads the JSON cards only
 
     try:
-        return "**Targets, measured on the shipped checkpoints:** " + infer.card_summary_text(infer.targets_summary())
+        return "**Goals, measured on the shipped models:** " + infer.card_summary_text(infer.targets_summary())
     except Exception as e:  # noqa: BLE001 - a missing card is reported by the checkpoint banner
-        return f"Targets could not be read from the model cards ({e})."
+        return f"The goals could not be read from the model cards ({e})."
 
 
 def _trained_horizon(name: str) -> int:
