@@ -130,3 +130,42 @@ def test_bad_input_through_the_app_is_an_error_and_the_app_keeps_serving(client)
     with pytest.raises(Exception, match="from -10,000 to 10,000"):  # a number box has no range: our check
         client.predict(1e6, 0.0, api_name="/decode_latent")
     assert "denoised MSE" in client.predict(3, 0.2, api_name="/denoise")[3]
+
+
+def test_som_error_sentence_is_written_from_the_run():
+    rising = infer.som_error_sentence([0.08, 0.29, 0.2, 0.11], [0, 250, 500, 750])
+    assert rising.startswith("The error went from 0.08 at the start up to 0.29 at step 250 and back down to 0.11")
+    assert "above its first low" in rising and "neighbourhood is still wide and pulls units together" in rising
+    assert "below its first low" in infer.som_error_sentence([0.5, 0.4, 0.6, 0.3], [0, 10, 20, 30])
+    assert infer.som_error_sentence([15.0, 6.7, 6.3, 5.3], [0, 250, 500, 750]) == ""  # only falls: nothing to explain
+    # a live colour map: random prototypes start close to every sample, so the error rises first
+    *_, (_fraction, _images, titles, errors) = infer.train_som_live("colours", 12, 1500)
+    steps = [0] + [int(t.split()[1]) for t in titles[1:]]
+    if errors[-1] > errors[0]:
+        assert "above its first low" in infer.som_error_sentence(errors, steps)
+
+
+def test_dsn_sentence_gives_the_real_range_and_the_axis_starts_at_zero():
+    assert infer.dsn_sentence([0.915, 0.918, 0.92, 0.92]) == (
+        "Held-out accuracy goes from 91.5% after module 1 to 92.0% after module 4: the 3 extra modules add "
+        "0.5 points, a small change: on an axis from 0 to 100 % the line looks almost flat.")
+    assert "(best 80.0% after module 2)" in infer.dsn_sentence([0.5, 0.8, 0.7]) and "add 20.0 points." in \
+        infer.dsn_sentence([0.5, 0.8, 0.7])
+    from apps.unsupervised import tab
+
+    curve, _digit, text = tab.dsn_explore(0)
+    assert text.startswith(infer.dsn_sentence(infer.dsn_accuracies()))
+    ax = curve.axes[0]
+    assert ax.get_ylim() == (0, 1)
+    assert all(float(t).is_integer() for t in ax.get_xticks() if 1 <= t <= len(infer.dsn_accuracies()))
+
+
+def test_som_curve_carries_its_sentence_and_training_steps():
+    from apps.unsupervised import tab
+
+    *_, (_evolution, curve) = tab.train_som("colours", 6, 300, progress=lambda *a, **k: None)
+    _fraction, _images, titles, errors = list(infer.train_som_live("colours", 6, 300))[-1]
+    steps = [0] + [int(t.split()[1]) for t in titles[1:]]
+    assert list(curve.axes[0].lines[0].get_xdata()) == steps
+    caption = curve._supxlabel.get_text().replace("\n", " ") if curve._supxlabel else ""
+    assert caption == infer.som_error_sentence(errors, steps)

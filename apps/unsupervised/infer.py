@@ -313,3 +313,55 @@ def train_som_live(dataset: str, size, steps, snapshots: int = 6, seed: int = 0)
             titles[-1] += " (time cap)"
             yield stop / steps, images, titles, errors
             return
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences written from the numbers a learner sees
+
+def _at(step: int) -> str:
+    return "at the start" if step == 0 else f"at step {step:,}"
+
+
+def som_error_sentence(errors, steps) -> str:
+    """One sentence on a SOM run's quantization error, from its numbers; empty when it only falls.
+
+    The error of a random map can be low (random prototypes spread through the data); while the
+    neighbourhood is wide every sample drags whole regions of the map toward it, so the error rises
+    before it falls. errors[i] was measured after steps[i] training steps (0 = the random start).
+    """
+    errors, steps = [float(e) for e in errors], [int(s) for s in steps]
+    if len(errors) < 3:
+        return ""
+    low = next((i for i in range(len(errors) - 1) if errors[i + 1] > errors[i]), len(errors) - 1)
+    if low == len(errors) - 1:
+        return ""
+    peak = max(range(low, len(errors)), key=errors.__getitem__)
+    last = len(errors) - 1
+    text = (f"The error went from {errors[low]:.3g} {_at(steps[low])} up to {errors[peak]:.3g} "
+            f"{_at(steps[peak])}")
+    if peak < last:
+        text += f" and back down to {errors[last]:.3g} {_at(steps[last])}"
+    where = "above" if errors[last] > errors[low] else "below"
+    text += (f", {where} its first low: the error rises while the neighbourhood is still wide and pulls units "
+             "together; it falls once the neighbourhood shrinks.")
+    return text
+
+
+def dsn_sentence(accuracies) -> str:
+    """What the per-module accuracies say, with their real range (a zoomed axis would exaggerate it)."""
+    acc = [float(a) for a in accuracies]
+    if not acc:
+        return ""
+    first, last = acc[0], acc[-1]
+    best = max(range(len(acc)), key=acc.__getitem__)
+    change = (last - first) * 100
+    text = f"Held-out accuracy goes from {first:.1%} after module 1 to {last:.1%} after module {len(acc)}"
+    if acc[best] > last and best != 0:
+        text += f" (best {acc[best]:.1%} after module {best + 1})"
+    if abs(change) < 0.05:
+        return text + ": the extra modules change nothing on these digits."
+    verb = "add" if change > 0 else "cost"
+    text += f": the {len(acc) - 1} extra modules {verb} {abs(change):.1f} points"
+    if abs(change) < 2:
+        text += ", a small change: on an axis from 0 to 100 % the line looks almost flat"
+    return text + "."

@@ -119,9 +119,20 @@ def train_som(dataset, size, steps, progress=gr.Progress()):
         progress(fraction, desc=f"training the {size}×{size} map")
         evolution = _grid(images, titles, len(images), f"The map during training ({dataset})",
                           cell=1.6 if dataset == "colours" else 2.0)
-        curve = line_plot({"quantization error": errors}, title="Mean distance from a sample to its best unit",
-                          x_title="snapshot", y_title="error", width=5, height=2.6)
+        done = [0] + [int(t.split()[1]) for t in titles[1:]]  # "step 250" / "step 250 (time cap)"
+        note = infer.som_error_sentence(errors, done)
+        curve = line_plot({"quantization error": errors}, x=done, title="Mean distance from a sample to its best unit",
+                          x_title="training step", y_title="error", width=5, height=3.2 if note else 2.6)
+        if note:
+            _caption(curve, note)
         yield evolution, curve
+
+
+def _caption(fig, text: str, width: int = 80) -> None:
+    """A sentence under a figure's axes (constrained layout keeps room for it)."""
+    import textwrap
+
+    fig.supxlabel(textwrap.fill(text, width), fontsize=8, ha="center")
 
 
 @guard("Showing the trained digit map")
@@ -145,12 +156,19 @@ def dsn_explore(digit_index):
     from shared.plots import line_plot
 
     accuracies = infer.dsn_accuracies()
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
     curve = line_plot({"held-out accuracy": accuracies}, x=range(1, len(accuracies) + 1),
-                      title="Accuracy after each stacked module (1,000 held-out digits)",
+                      title="Accuracy after each module (1,000 held-out digits)",
                       x_title="module", y_title="accuracy", width=5, height=3)
+    ax = curve.axes[0]
+    ax.set_ylim(0, 1)  # a share: from zero, so a half-point gain looks like one
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     digit, label, per_module = infer.dsn_on_digit(digit_index)
     rows = "\n".join(f"| {i + 1} | {max(p, key=p.get)} | {p[max(p, key=p.get)]:.2f} |" for i, p in enumerate(per_module))
-    text = (f"True digit: **{label}**\n\n| module | predicts | confidence (softmax of scores) |\n|---|---|---|\n{rows}")
+    text = (f"{infer.dsn_sentence(accuracies)}\n\nTrue digit: **{label}**\n\n"
+            f"| module | predicts | confidence (softmax of scores) |\n|---|---|---|\n{rows}")
     return curve, _big(digit), text
 
 
