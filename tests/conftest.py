@@ -150,6 +150,8 @@ def page(browser, gallery):
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     page.goto(gallery)
     page.wait_for_selector("button[role='tab']", timeout=30_000)
+    # The tab bar renders before the Overview's content ("Loading..."): wait for the content too.
+    page.get_by_text("Where each model is used").first.wait_for(timeout=30_000)
     yield page
     context.close()
 
