@@ -147,6 +147,14 @@ def test_tab_ui_shows_sample_and_results(page):
     assert page.get_by_text("order-blind bag").count() > 0
     assert page.get_by_text("Why transformers replaced RNNs").count() > 0
     assert page.get_by_text("Measured parallelism").count() > 0
+    # The shipped table's eight columns all fit (beside the plot, the 1-D CNN's was cut off).
+    cut_off = page.evaluate("""() => {
+        const header = [...document.querySelectorAll('#tab-memory .prose table th')]
+            .find(th => th.innerText.includes('1-D CNN'));
+        const box = header.closest('.prose').getBoundingClientRect(), cell = header.getBoundingClientRect();
+        return cell.right > box.right + 1 || cell.right > window.innerWidth;
+    }""")
+    assert not cut_off
     page.get_by_role("button", name="Show a sample").click()
     page.get_by_text("answer").first.wait_for(timeout=30_000)
     # Inspect: the answers table first, then the chained explanation fills in the three figures.

@@ -330,11 +330,12 @@ def build() -> None:
     sample_button.click(sample_task, [sample_length, sample_seed], sample_text, api_name="sample_task")
 
     gr.Markdown("### What the shipped models learned (trained once by this project)")
-    with gr.Row():
-        gr.Markdown(results_markdown())
-        plot_path = WEIGHTS / "accuracy_vs_length.png"
-        if plot_path.exists():
-            gr.Image(str(plot_path), label="accuracy vs L", show_label=False, interactive=False)
+    # The table has eight columns since the transformer and the CNN joined: it takes the full width
+    # (beside the plot its last column was cut off), the plot goes below it.
+    gr.Markdown(results_markdown())
+    plot_path = WEIGHTS / "accuracy_vs_length.png"
+    if plot_path.exists():
+        gr.Image(str(plot_path), label="accuracy vs L", show_label=False, interactive=False, height=420)
     with gr.Row():
         curves_length = gr.Dropdown([(f"L = {n}", n) for n in SHIPPED_LENGTHS], value=None,
                                     label="how the shipped models learned: pick a length")
