@@ -22,6 +22,7 @@ from PIL import Image
 
 from shared import validate
 from shared.errors import BadInput
+from tests.benchmarks.soak import raw_call
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MB = 300  # the most one request may raise the server's resident memory
@@ -139,27 +140,11 @@ def test_text_is_made_valid_utf8_and_bounded():
         validate.text("abcd", "the text", 3)
 
 
-def raw_call(url: str, api_name: str, args_json: str) -> tuple[str, str]:
-    """Call an endpoint over Gradio's plain HTTP route with a JSON body written by hand, as a raw
-    HTTP caller can (gradio_client cannot send NaN, infinities or lone surrogates): (event, data)."""
-    import httpx
-
-    body = '{"data": ' + args_json + '}'
-    response = httpx.post(f"{url}/gradio_api/call/{api_name}", content=body,
-                          headers={"Content-Type": "application/json"}, timeout=60)
-    response.raise_for_status()
-    event_id = response.json()["event_id"]
-    stream = httpx.get(f"{url}/gradio_api/call/{api_name}/{event_id}", timeout=120).text
-    events = [line[len("event: "):] for line in stream.splitlines() if line.startswith("event: ")]
-    data = [line[len("data: "):] for line in stream.splitlines() if line.startswith("data: ")]
-    return events[-1], data[-1]
-
-
 NUMBER_CASES = {  # endpoint -> argument tuples with one bad number each (API callers only: sliders can't)
     "/generate_text": [("Once", 1e18, 0.8, 0, 40), ("Once", -1, 0.8, 0, 40), ("Once", 10, math.nan, 0, 40),
                        ("Once", 10, 0.8, 0, math.nan), ("Once", 10, 0.8, math.inf, 40)],
     "/attention_map": [("The cat sat", "base", math.nan, 0, 0), ("The cat sat", "base", 3, [1], 0),
-                       ("The cat sat", "base", math.inf, 0, 0)],
+                       ("The cat sat", "base", math.inf, 0, 0), ("The cat sat", "base", 3, 0, 99)],
     "/positional_encoding": [(math.nan, 64), (64, math.inf), (10**9, 64)],
     "/gibbs_sample": [(100, "a held-out digit", math.nan), (math.inf, "random noise", 0)],
     "/train_som": [("colours", math.inf, 500), ("colours", 12, math.nan)],

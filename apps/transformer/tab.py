@@ -99,7 +99,7 @@ def explain(text):
 
 @guard("Computing attention")
 def show_attention(text, which, layer, head, token_index):
-    from apps.transformer import infer
+    from apps.transformer import heads, infer
     from shared.plots import heatmap
 
     result = infer.attention_maps(text, which or "base")
@@ -111,26 +111,14 @@ def show_attention(text, which, layer, head, token_index):
     fig = heatmap(matrix, x_labels=result.tokens, y_labels=result.tokens, vmin=0,
                   title=f"Layer {layer}, {head_name}", x_title="attended to (key)", y_title="token looking (query)",
                   width=7, height=6)
-    token_index = _token_index(token_index, result.tokens)
+    token_index = heads.resolve_token(token_index, result.tokens, heads.question_word(result.tokens),
+                                      "The token that looks")
     focus = [(tok, round(float(w), 3)) for tok, w in zip(result.tokens, matrix[token_index])]
     top = sorted(zip(matrix[token_index], result.tokens), reverse=True)[:3]
     summary = (f"**{result.tokens[token_index]}** attends most to "
                + ", ".join(f"**{tok}** ({w:.0%})" for w, tok in top) + ".")
     choices = [(f"{i}: {tok}", i) for i, tok in enumerate(result.tokens)]
     return fig, focus, gr.Dropdown(choices=choices, value=token_index), summary + "\n\n" + _notes(result.notes)
-
-
-def _token_index(value, tokens: list[str]) -> int:
-    """The query token: an index (from the UI or the API) or a token's text; clamped to the sentence.
-    Empty (a new sentence, or an API call without one) = the sentence's question word ("it")."""
-    from apps.transformer.heads import question_word
-
-    if value is None or not str(value).strip():
-        return question_word(tokens)
-    text = str(value).strip().split(":")[0]
-    if text.lstrip("-").isdigit():
-        return min(max(int(text), 0), len(tokens) - 1)
-    return tokens.index(text.lower()) if text.lower() in tokens else 0
 
 
 HEADS_NOTE = ("Attention heads are learnt weightings, one set per head, that decide how much each token "

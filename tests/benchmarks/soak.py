@@ -15,6 +15,7 @@ Prints a Markdown table; results.md in this folder keeps the last one.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -38,14 +39,23 @@ def _reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # Linux: resets VmHWM to the current VmRSS
 
 
-def call(url: str, api_name: str, data: list, timeout: float = 300) -> str:
-    """One call over /gradio_api/call (a new session each time); the final SSE event's name."""
-    response = httpx.post(f"{url}/gradio_api/call/{api_name}", json={"data": data}, timeout=60)
+def raw_call(url: str, api_name: str, args_json: str, timeout: float = 300) -> tuple[str, str]:
+    """One call over /gradio_api/call (a new session each time) with a JSON body written by hand, as
+    any HTTP client can send it (gradio_client cannot send NaN, infinities or lone surrogates):
+    (the final SSE event's name, its data)."""
+    response = httpx.post(f"{url}/gradio_api/call/{api_name}", content='{"data": ' + args_json + "}",
+                          headers={"Content-Type": "application/json"}, timeout=60)
     response.raise_for_status()
     event_id = response.json()["event_id"]
     text = httpx.get(f"{url}/gradio_api/call/{api_name}/{event_id}", timeout=timeout).text
     events = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("event: ")]
-    return events[-1] if events else "none"
+    data = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("data: ")]
+    return (events[-1], data[-1]) if events and data else ("none", "")
+
+
+def call(url: str, api_name: str, data: list, timeout: float = 300) -> str:
+    """raw_call with `data` as JSON; the final event's name."""
+    return raw_call(url, api_name, json.dumps(data), timeout)[0]
 
 
 def upload(url: str, path: Path) -> dict:
