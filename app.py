@@ -71,7 +71,7 @@ _writable_temp_dir()
 import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402
-from shared import atomic_cache, gradio_fixes, lazy, links, overview  # noqa: E402
+from shared import arrival, atomic_cache, gradio_fixes, lazy, links, overview  # noqa: E402
 from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
@@ -121,16 +121,20 @@ def build_demo(tab_names: list[str] | None = None) -> gr.Blocks:
         with gr.Tabs() as tab_bar:
             with gr.Tab("Overview", id="overview"):
                 overview_buttons = overview.build(tab_bar, {t.name: t.title for t in tabs})
+            built: dict[str, gr.Tab] = {}
             for tab in tabs:
-                with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}"):
+                with gr.Tab(tab.title, id=tab.name, elem_id=f"tab-{tab.name}") as built[tab.name]:
                     checkpoint_banner(tab.checkpoints)
                     try:
                         tab.build()
                     except Exception as e:  # noqa: BLE001 - a broken tab says so; the rest work
                         log.exception("building tab %s failed", tab.name)
                         gr.Markdown(f"⚠️ This tab could not be built: {type(e).__name__}: {e}")
+                    arrival.collect(tab.name)
         # Deep links (?tab=..&view=..) on page load, the Overview's buttons, and Back/Forward.
-        links.wire(demo, tab_bar, overview_buttons)
+        navigations = links.wire(demo, tab_bar, overview_buttons)
+        # Each tab's default answer and pictures, shown when it is first opened (shared/arrival.py).
+        arrival.wire(built, navigations)
         # A no-op endpoint: a health check for hosts, and the baseline the latency benchmark compares to.
         gr.api(ping, api_name="ping")
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
@@ -180,6 +184,7 @@ def warm_up_in_background(demo: gr.Blocks) -> threading.Thread:
                     tab.warmup()
                 except Exception:  # noqa: BLE001 - the tab reports it when used
                     log.warning("warm-up of tab %s failed", tab.name, exc_info=True)
+            arrival.warm(tab.name)  # its default views, cached for the first visitor who opens it
     thread = threading.Thread(target=run, name="warm-up", daemon=True)
     thread.start()
     return thread

@@ -64,10 +64,11 @@ def selection(query: str | dict, tab_names: list[str], inner: dict) -> list:
     return updates
 
 
-def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, str | None]] = ()) -> None:
+def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, str | None]] = ()) -> list:
     """Inside the app's gr.Blocks, after every tab is built: the page-load event that opens the
     tab and sub-tab in the URL, the hidden trigger `HEAD`'s script uses for Back/Forward and links,
-    and `buttons` (each with its tab and view) that open their sub-tab and push its URL."""
+    and `buttons` (each with its tab and view) that open their sub-tab and push its URL.
+    Returns the navigation events (after each, the address bar names the tab it opened)."""
     tab_names = [t.id for t in outer.children if isinstance(getattr(t, "id", None), str)]
     inner = sub_tabs(outer)
     outputs = [outer] + [tabs for tabs, _ in inner.values()]
@@ -84,20 +85,22 @@ def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, st
     # Navigation only: private, so it stays out of the documented API; no queue, so it is instant.
     nav = dict(outputs=outputs, api_visibility="private", queue=False, show_progress="hidden")
     # Tab selections push URLs only once the server's own (on load, Back/Forward) have settled.
-    demo.load(from_request, api_name="deep_link", **nav).then(None, js="() => galleryLinks.settle()")
+    on_load = demo.load(from_request, api_name="deep_link", **nav)
+    on_load.then(None, js="() => galleryLinks.settle()")
     query = gr.Textbox(visible="hidden", elem_id="deep-link-query", label="query")
     go = gr.Button("go", visible="hidden", elem_id="deep-link-go")
-    go.click(from_query, inputs=query, js="() => [location.search]", api_name="deep_link_go", **nav).then(
-        None, js="() => galleryLinks.settle()")
+    on_go = go.click(from_query, inputs=query, js="() => [location.search]", api_name="deep_link_go", **nav)
+    on_go.then(None, js="() => galleryLinks.settle()")
+    navigations = [on_load, on_go]
 
     by_target: dict[tuple[str, str | None], list[gr.Button]] = {}
     for button, tab, view in buttons:
         by_target.setdefault((tab, view), []).append(button)
     for (tab, view), group in by_target.items():
         target = href(tab, view)
-        gr.on([b.click for b in group], lambda target=target: from_query(target),
-              js=f"() => {{ galleryLinks.pushSearch({target!r}); }}",
-              api_name=f"open_{tab}" + (f"_{view}" if view else ""), **nav)
+        navigations.append(gr.on([b.click for b in group], lambda target=target: from_query(target),
+                                 js=f"() => {{ galleryLinks.pushSearch({target!r}); }}",
+                                 api_name=f"open_{tab}" + (f"_{view}" if view else ""), **nav))
 
     # Tab clicks by the user: push their URL (JS only, no server round trip).
     for tab in outer.children:
@@ -106,6 +109,7 @@ def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, st
     for name, (_, views) in inner.items():
         for view, sub_id in views.items():
             _find(outer, sub_id).select(None, js=f"() => galleryLinks.pushTab({name!r}, {view!r})")
+    return navigations
 
 
 def _find(outer: gr.Tabs, block_id: str) -> gr.Tab:

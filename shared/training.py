@@ -159,3 +159,89 @@ def accuracy(model: torch.nn.Module, batches: Iterable) -> float:
         correct += (model(x).argmax(-1) == y).sum().item()
         total += y.numel()
     return correct / max(total, 1)
+
+
+def budgeted_schedule(optimizer: torch.optim.Optimizer, total_steps: int, time_limit_s: float | None = None,
+                      *, warmup: float = 0.0, shape: str = "cosine", floor: float = 0.0):
+    """A LambdaLR whose progress is whichever runs out first: the planned steps or the time budget.
+
+    Why: these CPUs are shared, so the step rate varies severalfold; a schedule tied to steps alone
+    is cut off at a high learning rate when the clock stops the run. Tied to both, a run always ends
+    annealed, with as many steps as the machine allowed (the card records how many ran).
+    warmup: fraction of the run spent rising linearly from `floor`; shape: "cosine" or "linear"
+    decay to `floor` (a fraction of the base learning rate) over the rest.
+    """
+    if shape not in ("cosine", "linear"):
+        raise ValueError(f"shape must be 'cosine' or 'linear', not {shape!r}")
+    start = time.monotonic()
+
+    def progress(step: int) -> float:
+        done = step / max(total_steps, 1)
+        if time_limit_s:
+            done = max(done, (time.monotonic() - start) / time_limit_s)
+        return min(done, 1.0)
+
+    def factor(step: int) -> float:
+        done = progress(step)
+        if warmup and done < warmup:
+            return floor + (1 - floor) * done / warmup
+        rest = (done - warmup) / (1 - warmup) if warmup < 1 else 1.0
+        decay = 0.5 * (1 + math.cos(math.pi * rest)) if shape == "cosine" else 1 - rest
+        return floor + (1 - floor) * decay
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class KeepBest:
+    """The model's weights at its best evaluation, to restore when training ends.
+
+        keep = KeepBest("val_acc")               # mode="min" for a loss
+        fit(..., evaluate=lambda m: keep.evaluated(m, {"val_acc": accuracy(m, val)}))
+        keep.restore(model)
+
+    keep_last=True keeps the latest weights instead (when validation data is trained on, nothing is
+    held out to choose by, and an annealed schedule's end is the model to ship).
+    """
+
+    def __init__(self, metric: str, mode: str = "max", keep_last: bool = False):
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', not {mode!r}")
+        self.metric, self.mode, self.keep_last = metric, mode, keep_last
+        self.value: float | None = None   # the best metric so far (None with keep_last)
+        self.evaluation = 0               # which evaluation it came from (1 = the first)
+        self.evaluations = 0
+        self.state: dict | None = None
+
+    def better(self, value: float) -> bool:
+        if self.value is None:
+            return True
+        return value > self.value if self.mode == "max" else value < self.value
+
+    def evaluated(self, model: torch.nn.Module, metrics: dict[str, float]) -> dict[str, float]:
+        """Record one evaluation's metrics; returns them (so it can be an `evaluate` callback's result)."""
+        self.evaluations += 1
+        value = metrics.get(self.metric)
+        if self.keep_last or (value is not None and self.better(value)):
+            self.value = None if self.keep_last else value
+            self.evaluation = self.evaluations
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return metrics
+
+    def restore(self, model: torch.nn.Module) -> torch.nn.Module:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        model.eval()
+        return model
+
+
+def card_command(module: str | None = None, argv: list[str] | None = None) -> str:
+    """The command that reproduces this run, for its model card: `python -m <module> <args as given>`."""
+    import shlex
+    import sys
+
+    if module is None:
+        main = sys.modules.get("__main__")
+        spec = getattr(main, "__spec__", None)
+        module = spec.name if spec is not None else getattr(main, "__file__", "train.py")
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python -m", module, *map(shlex.quote, args)]).strip()

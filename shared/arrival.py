@@ -1,0 +1,122 @@
+"""What a tab shows when it opens: the default input's answer and pictures, before any click.
+
+Inside a tab's `build()`:
+
+    arrival.show(views.default_answer, [label, figure, table])
+
+`default_answer()` takes no arguments and returns the values for those components (as an event
+handler would). It runs once per server, not per visitor: in the warm-up thread after launch, or on
+the first opening if that comes first; every later opening is served from memory. The first time a
+visitor opens the tab (by a click, a deep link or an Overview button) the components are filled;
+re-opening the tab later leaves whatever the visitor has computed since.
+
+app.py collects the registrations made while each tab is built (`collect`), wires them (`wire`),
+and warms them (`warm`). A function that fails logs and leaves its components as they were; the
+next opening tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gradio as gr
+
+log = logging.getLogger("gallery")
+
+
+@dataclass
+class _Views:
+    fn: Callable[[], Any]
+    outputs: list
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    value: Any = None
+    ready: bool = False
+
+    def get(self) -> list:
+        with self.lock:  # one computation, even when a room opens the tab at once
+            if not self.ready:
+                value = self.fn()
+                values = list(value) if isinstance(value, (tuple, list)) and len(self.outputs) > 1 else [value]
+                if len(values) != len(self.outputs):
+                    raise ValueError(f"{self.fn.__qualname__} returned {len(values)} values for "
+                                     f"{len(self.outputs)} components")
+                self.value, self.ready = values, True
+            return self.value
+
+
+_building: list[_Views] = []        # registrations of the tab being built
+_by_tab: dict[str, list[_Views]] = {}
+
+
+def show(fn: Callable[[], Any], outputs) -> None:
+    """Fill `outputs` (a component or a list) with `fn()` when the tab being built is first opened."""
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    _building.append(_Views(fn, outputs))
+
+
+def collect(tab_name: str) -> None:
+    """Called by app.py after a tab's build(): the registrations made since belong to `tab_name`."""
+    _by_tab[tab_name] = _building[:]
+    _building.clear()
+
+
+def outputs_of(tab_name: str) -> list:
+    return [c for views in _by_tab.get(tab_name, []) for c in views.outputs]
+
+
+def values_for(tab_name: str) -> list:
+    """The values for outputs_of(tab_name), computed at most once per server; a part that fails
+    logs and is skipped (its components keep what they show)."""
+    values: list = []
+    for views in _by_tab.get(tab_name, []):
+        try:
+            values.extend(views.get())
+        except Exception:  # noqa: BLE001 - the tab still works on a click; the log says why
+            log.warning("arrival views of tab %s failed", tab_name, exc_info=True)
+            values.extend(gr.skip() for _ in views.outputs)
+    return values
+
+
+def warm(tab_name: str) -> None:
+    """Compute a tab's arrival views now (the app's warm-up thread calls this after the models load)."""
+    values_for(tab_name)
+
+
+def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
+    """Inside the app's Blocks after every tab is built: a tab's first opening fills its views, whether
+    it is opened by a click on the tab or by `navigations` (the deep-link events of shared/links.py,
+    after which the address bar names the tab: `?tab=<name>`)."""
+    from urllib.parse import parse_qs
+
+    opened = gr.State(frozenset())  # the tabs this visitor has already been shown
+    all_outputs = [c for name in tabs for c in outputs_of(name)]
+    if not all_outputs:
+        return
+    # The values are cached and shared, Figures included: postprocess them one request at a time.
+    settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=1,
+                    concurrency_id="arrival")
+
+    def first_opening(name: str | None, seen: frozenset) -> list:
+        if name not in tabs or name in seen or not outputs_of(name):
+            return [seen] + [gr.skip() for _ in all_outputs]
+        values = iter(values_for(name))
+        out = [next(values) if owner == name else gr.skip() for owner in tabs for _ in outputs_of(owner)]
+        return [seen | {name}] + out
+
+    for name, tab in tabs.items():
+        if outputs_of(name):
+            tab.select(lambda seen, name=name: first_opening(name, seen), opened, [opened, *all_outputs],
+                       **settings)
+
+    search = gr.Textbox(visible="hidden", elem_id="arrival-search", label="search")
+
+    def from_search(query: str, seen: frozenset) -> list:
+        params = parse_qs((query or "").lstrip("?"))
+        return first_opening((params.get("tab") or [None])[0], seen)
+
+    for event in navigations:
+        event.then(None, js="() => location.search", outputs=search).then(
+            from_search, [search, opened], [opened, *all_outputs], **settings)
