@@ -43,8 +43,19 @@ class _Views:
                 if len(values) != len(self.outputs):
                     raise ValueError(f"{self.fn.__qualname__} returned {len(values)} values for "
                                      f"{len(self.outputs)} components")
-                self.value, self.ready = values, True
+                # Figures are drawn once, here: the cached payload is what gr.Plot sends anyway.
+                self.value, self.ready = [_encoded_if_figure(v) for v in values], True
             return self.value
+
+
+def _encoded_if_figure(value):
+    from matplotlib.figure import Figure
+
+    if isinstance(value, Figure):
+        from shared.plots import encoded
+
+        return encoded(value)
+    return value
 
 
 _building: list[_Views] = []        # registrations of the tab being built
@@ -95,7 +106,8 @@ def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
     all_outputs = [c for name in tabs for c in outputs_of(name)]
     if not all_outputs:
         return
-    # The values are cached and shared, Figures included: postprocess them one request at a time.
+    # Cached values (Figures already encoded): cheap to send, but one request at a time keeps a
+    # room that opens a tab at once from running the first computation in many threads.
     settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=1,
                     concurrency_id="arrival")
 

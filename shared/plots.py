@@ -86,3 +86,25 @@ def figure_to_array(fig: Figure) -> np.ndarray:
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def encoded(fig: Figure):
+    """What gr.Plot sends for `fig`, drawn once: cache this (not the Figure) for a figure many
+    requests share. Drawing a many-panel figure takes far longer than computing it, matplotlib
+    Figures must not be drawn by two threads at once, and gr.Plot passes encoded data through."""
+    import gradio as gr
+
+    global _PLOT_ENCODER
+    if _PLOT_ENCODER is None:
+        _PLOT_ENCODER = gr.Plot(render=False)
+    return _PLOT_ENCODER.postprocess(fig)
+
+
+_PLOT_ENCODER = None
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """A small image (28×28 digits, 7×7 maps) repeated `factor` times per pixel, so browsers show
+    sharp pixels instead of blurring it when they scale it up."""
+    image = np.asarray(image)
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
