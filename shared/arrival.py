@@ -45,7 +45,8 @@ class _Views:
                                      f"{len(self.outputs)} components")
                 # Figures are drawn once, here: the cached payload is what gr.Plot sends anyway.
                 self.value, self.ready = [_encoded_if_figure(v) for v in values], True
-            return self.value
+            # Gradio may annotate what it sends; every visitor gets a copy of encoded data.
+            return [v.model_copy() if hasattr(v, "model_copy") else v for v in self.value]
 
 
 def _encoded_if_figure(value):
