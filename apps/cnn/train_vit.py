@@ -1,0 +1,248 @@
+"""Train the Fashion-MNIST vision transformer (apps/cnn/vit.py), and measure data efficiency.
+
+    python -m apps.cnn.train_vit --time-limit 3300      # weights/cnn/fashion_vit.safetensors + card
+    python -m apps.cnn.train_vit --data-efficiency      # weights/cnn/data_efficiency.json
+
+The ViT trains on the first 55,000 training images; the last 5,000 are validation, which picks
+the epoch (KeepBest); the 10,000 test images are evaluated once, at the end, for the card.
+Data efficiency: the fashion CNN (architecture from its card) and the ViT, each trained on
+stratified subsets of 1k, 5k and 20k of those 55,000 images for the same number of optimizer
+steps per size, each with its own optimizer; the full-data points are the shipped models' cards.
+Time on the shared 2-core CPU: see train_seconds in the card and seconds in data_efficiency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from apps.cnn import data
+from apps.cnn.model import SmallCNN
+from apps.cnn.vit import ViT, ViTConfig, config_dict, n_params
+from apps.cnn.vit_spec import CHECKPOINT, DATA_EFFICIENCY, MAX_PARAMS
+from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint
+from shared.training import KeepBest, accuracy, budgeted_schedule, card_command, fit, set_seed
+
+N_VAL = 5_000
+SIZES = (1_000, 5_000, 20_000)
+STEPS = {1_000: 400, 5_000: 800, 20_000: 1_200}   # per size, the same for both models (batch 128)
+CNN_CARD = WEIGHTS_DIR / "cnn" / "fashion_cnn.safetensors"
+CNN_DROPOUT = 0.3  # as the shipped fashion CNN was trained
+DATA_NOTE = ("Fashion-MNIST (Zalando), 28x28 grayscale, Debian package dataset-fashion-mnist: "
+             "first 55,000 training images trained on, last 5,000 validation, 10,000 test")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    splits = load_splits(args.data_dir)
+    if args.data_efficiency:
+        measure_data_efficiency(args, splits)
+    else:
+        train_main(args, splits)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-efficiency", action="store_true", help="the 1k/5k/20k curves instead")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--time-limit", type=float, default=3300, help="seconds for the main run")
+    parser.add_argument("--run-time-limit", type=float, default=300, help="seconds cap per data-efficiency run")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--dim", type=int, default=ViTConfig.dim)
+    parser.add_argument("--depth", type=int, default=ViTConfig.depth)
+    parser.add_argument("--heads", type=int, default=ViTConfig.heads)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", type=Path, default=data.FASHION_DIR)
+    args = parser.parse_args(argv)
+    args.argv = argv  # None: the command line, for the card
+    return args
+
+
+def load_splits(data_dir: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Normalised like the fashion CNN's input: {'train': first 55k, 'val': last 5k, 'test': 10k}."""
+    x, y = data.load_fashion("train", data_dir)
+    x_test, y_test = data.load_fashion("test", data_dir)
+    x = data.normalize(x, data.FASHION_MEAN, data.FASHION_STD)
+    x_test = data.normalize(x_test, data.FASHION_MEAN, data.FASHION_STD)
+    return {"train": (x[:-N_VAL], y[:-N_VAL]), "val": (x[-N_VAL:], y[-N_VAL:]), "test": (x_test, y_test)}
+
+
+def train_main(args, splits) -> dict:
+    cfg = ViTConfig(dim=args.dim, depth=args.depth, heads=args.heads)
+    gen = set_seed(args.seed)
+    model = ViT(cfg)
+    if n_params(model) > MAX_PARAMS:
+        raise SystemExit(f"{n_params(model):,} parameters is over the {MAX_PARAMS:,} cap")
+    x_val, y_val = splits["val"]
+    keep = KeepBest("val_accuracy")
+    steps_per_epoch = -(-len(splits["train"][0]) // args.batch_size)
+    result, _ = train(model, splits["train"], steps_per_epoch * args.epochs, args.time_limit, gen,
+                      optimizer=adamw(model, args), warmup=0.1, batch_size=args.batch_size,
+                      evaluate=lambda m: keep.evaluated(m, {"val_accuracy": accuracy(m, eval_batches(x_val, y_val))}))
+    keep.restore(model)
+    x_test, y_test = splits["test"]
+    test_pred = predictions(model, x_test)
+    metrics = {
+        "test_accuracy": round((test_pred == y_test).float().mean().item(), 4),
+        "val_accuracy": round(keep.value, 4),
+        "per_class_test_accuracy": {name: round((test_pred[y_test == c] == c).float().mean().item(), 4)
+                                    for c, name in enumerate(data.FASHION_CLASSES)},
+        "latency_ms_1_thread": latency_ms(lambda: model(x_test[:1])),
+    }
+    card = {
+        "name": "Fashion-MNIST vision transformer",
+        "architecture": f"ViT (apps/cnn/vit.py): {cfg.patch}x{cfg.patch} patches -> {cfg.grid}x{cfg.grid} = "
+                        f"{cfg.grid ** 2} tokens + class token, dim {cfg.dim}, {cfg.depth} pre-norm encoder "
+                        f"blocks, {cfg.heads} heads, MLP x{cfg.mlp_ratio}, learned position embeddings, "
+                        "linear head on the class token; no convolution",
+        "config": config_dict(cfg),
+        "data": DATA_NOTE,
+        "data_license": "MIT (Zalando Research)",
+        "labels": data.FASHION_CLASSES,
+        "normalization": {"mean": data.FASHION_MEAN, "std": data.FASHION_STD},
+        "augmentation": "random shift up to 2 px, horizontal flip",
+        "target": "test_accuracy >= 0.91 with <= 1 M parameters",
+        "metrics": metrics,
+        "headline_metric": "test_accuracy",
+        "note": f"Epoch chosen on the 5,000 validation images (evaluation {keep.evaluation} of "
+                f"{keep.evaluations}); the test set was evaluated once, after training.",
+        "command": card_command("apps.cnn.train_vit", args.argv),
+        "seed": args.seed,
+        "steps": result.steps,
+        "epochs_completed": round(result.steps / steps_per_epoch, 2),
+        "stopped_early": result.stopped_early,
+        "train_seconds": round(result.seconds),
+        "threads": args.threads,
+        "training": f"AdamW lr {args.lr} weight decay {args.weight_decay} (not on biases, norms, embeddings), "
+                    f"warm-up 10 % then cosine over {args.epochs} epochs or {args.time_limit:g} s, whichever "
+                    f"ends first (shared.training.budgeted_schedule), label smoothing 0.1, batch {args.batch_size}",
+        "history": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                    for row in result.history if "val_accuracy" in row],
+    }
+    saved = save_checkpoint(model.state_dict(), CHECKPOINT, card)
+    print({k: saved[k] for k in ("metrics", "params", "train_seconds", "epochs_completed")}, flush=True)
+    return saved
+
+
+def measure_data_efficiency(args, splits) -> dict:
+    """Both models on 1k / 5k / 20k stratified training images, equal steps; test accuracy each."""
+    cnn_card, vit_card = read_card(CNN_CARD), read_card(CHECKPOINT)
+    x_test, y_test = splits["test"]
+    rows = []
+    for size in SIZES:
+        subset = stratified(splits["train"], size, seed=args.seed)
+        for name in ("cnn", "vit"):
+            gen = set_seed(args.seed)
+            if name == "cnn":
+                model = SmallCNN(tuple(cnn_card["widths"]), flatten_head=cnn_card["flatten_head"], dropout=CNN_DROPOUT)
+                optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+                warmup = 0.2
+            else:
+                model = ViT(ViTConfig(**vit_card["config"]))
+                optimizer, warmup = adamw(model, args), 0.1
+            result, _ = train(model, subset, STEPS[size], args.run_time_limit, gen, optimizer=optimizer,
+                              warmup=warmup, batch_size=args.batch_size)
+            acc = (predictions(model.eval(), x_test) == y_test).float().mean().item()
+            rows.append({"model": name, "train_images": size, "test_accuracy": round(acc, 4),
+                         "steps": result.steps, "planned_steps": STEPS[size],
+                         "epochs": round(result.steps * args.batch_size / size, 1), "seconds": round(result.seconds)})
+            print(rows[-1], flush=True)
+    full = [{"model": "cnn", "train_images": 60_000, "test_accuracy": cnn_card["metrics"]["test_accuracy"],
+             "steps": cnn_card["steps"], "seconds": cnn_card["train_seconds"], "source": cnn_card["command"]},
+            {"model": "vit", "train_images": 55_000, "test_accuracy": vit_card["metrics"]["test_accuracy"],
+             "steps": vit_card["steps"], "seconds": vit_card["train_seconds"], "source": vit_card["command"]}]
+    out = {
+        "what": "Fashion-MNIST test accuracy (10,000 images) of the fashion CNN and the ViT by training-set size",
+        "sizes": list(SIZES) + [55_000, 60_000],
+        "test_accuracy": {m: {str(r["train_images"]): r["test_accuracy"] for r in rows + full if r["model"] == m}
+                          for m in ("cnn", "vit")},
+        "runs": rows + full,
+        "recipe": f"subsets: stratified (equal per class) from the first 55,000 training images, seed {args.seed}; "
+                  f"per size both models get the same optimizer steps {STEPS} at batch {args.batch_size}, "
+                  f"capped at {args.run_time_limit:g} s each (steps run are recorded), same augmentation (2 px shift, "
+                  "flip) and label smoothing 0.1; CNN: SGD nesterov lr 0.05, weight decay 5e-4, warm-up 20 % + "
+                  f"cosine; ViT: AdamW lr {args.lr}, weight decay {args.weight_decay}, warm-up 10 % + cosine. "
+                  "Final weights, no selection. Full-data points: the shipped checkpoints' cards (CNN trained "
+                  "on all 60,000 for 15 epochs; ViT on 55,000, epoch chosen on the last 5,000).",
+        "command": card_command("apps.cnn.train_vit", args.argv),
+        "seed": args.seed,
+        "seconds": sum(r["seconds"] for r in rows),
+    }
+    DATA_EFFICIENCY.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out["test_accuracy"]), flush=True)
+    return out
+
+
+def train(model, split, steps, time_limit, gen, *, optimizer, warmup, batch_size, evaluate=None):
+    x, y = split
+    batches = data.batches(x, y, batch_size, shuffle=True, generator=gen,
+                           augment=lambda b: data.random_crop_flip(b, pad=2, flip=True, generator=gen))
+    scheduler = budgeted_schedule(optimizer, steps, time_limit, warmup=warmup, shape="cosine", floor=0.01)
+
+    def loss_fn(m, batch):
+        xb, yb = batch
+        logits = m(xb)
+        return F.cross_entropy(logits, yb, label_smoothing=0.1), {"acc": (logits.argmax(-1) == yb).float().mean()}
+
+    def report(frac, row):
+        print(f"{frac:6.1%} " + " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                         for k, v in row.items()), flush=True)
+
+    epochs = -(-steps // len(batches))
+    result = fit(model, optimizer, batches, loss_fn, epochs=epochs, max_steps=steps, time_limit_s=time_limit,
+                 scheduler=scheduler, evaluate=evaluate, log_every=100, on_progress=report)
+    return result, model.eval()
+
+
+def adamw(model, args) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices only (not biases, norms, tokens, positions)."""
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n and "token" not in n]
+    rest = [p for n, p in model.named_parameters() if not any(p is q for q in decay)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=args.lr)
+
+
+def stratified(split, size: int, seed: int):
+    x, y = split
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.cat([torch.nonzero(y == c).flatten()[torch.randperm(int((y == c).sum()), generator=g)[:size // 10]]
+                     for c in range(10)])
+    return x[idx], y[idx]
+
+
+def eval_batches(x, y):
+    return data.batches(x, y, 1000, shuffle=False)
+
+
+@torch.no_grad()
+def predictions(model, x) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(x[i:i + 1000]).argmax(-1) for i in range(0, len(x), 1000)])
+
+
+@torch.no_grad()
+def latency_ms(fn, repeats: int = 20) -> float:
+    """Median wall time of one call in ms, 1 torch thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    torch.set_num_threads(threads)
+    return round(1000 * sorted(times)[len(times) // 2], 2)
+
+
+if __name__ == "__main__":
+    main()
