@@ -85,6 +85,18 @@ CSS = """
 .prose table th, .prose table td { overflow-wrap: break-word; word-break: normal; }
 /* A plot's floating label badge would cover its figure's own title: start the figure below it. */
 .block:has(> label.float) .matplotlib { padding-top: 2.6em; }
+/* One failure, one message: the toast says what went wrong; Gradio would also stamp a red "Error"
+   on every output of the failed event, hiding what they showed before. */
+[data-testid="status-tracker"]:has(> span.error) { display: none !important; }
+/* Tabs that do not fit the bar (phones, projectors) are behind this button: say so in a word. */
+.overflow-menu > button[aria-label="More tabs"] { display: inline-flex; align-items: center; white-space: nowrap; }
+.overflow-menu > button[aria-label="More tabs"]::after { content: "more"; margin-left: 6px; font-size: 0.9em; }
+.overflow-dropdown button { padding: 10px 14px !important; }
+/* A phone's 390 px: the page's side margins would take a sixth of the width. */
+@media (max-width: 720px) {
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  .main .contain { padding: 0 !important; }
+}
 """
 # Uploads above this are refused by Gradio before any handler runs (phones send big files).
 MAX_FILE_SIZE = "25mb"
