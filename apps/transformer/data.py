@@ -1,8 +1,8 @@
 """Data for the transformer tab, used identically by train.py, infer.py and the tests.
 
 - Sentiment: movie-review sentences (sentence polarity, Pang & Lee 2005), split once with a fixed
-  seed into train / validation / test. The test split is shipped as tests/data/transformer/
-  heldout_sentences.tsv so tests can check the served model's accuracy without ../shared/data.
+  seed into train / validation / test. The test split ships as apps/transformer/assets/
+  heldout_sentences.tsv, so the card's accuracy can be checked without ../shared/data.
 - Tiny GPT: Debian's `fortunes` cookies (BSD licence), cleaned into plain English paragraphs.
 """
 
@@ -14,18 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.transformer.spec import LABELS
 from shared.checkpoints import REPO_ROOT
 
-LABELS = ("negative", "positive")            # index = class id
-MAX_TOKENS = 64                               # p99 of these sentences is 56 WordPiece tokens
 SPLIT_SEED = 0
 N_TEST, N_VAL = 1000, 700
-HELDOUT_FILE = REPO_ROOT / "tests" / "data" / "transformer" / "heldout_sentences.tsv"
-# Short reviews from outside the movie domain, never trained on: UCI "Sentiment Labelled Sentences"
-# (Kotzias et al., KDD 2015; CC BY 4.0), 1,000 Yelp restaurant and 1,000 Amazon phone-accessory
-# sentences, 500 positive and 500 negative each.
-OUT_OF_DOMAIN_FILES = {"yelp restaurant reviews": HELDOUT_FILE.with_name("ood_yelp.tsv"),
-                       "amazon product reviews": HELDOUT_FILE.with_name("ood_amazon.tsv")}
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "sentence_polarity"
 
 

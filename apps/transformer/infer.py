@@ -1,9 +1,12 @@
 """Pure functions behind the transformer tab (no Gradio): what the UI, tests and notebooks call.
 
-    classify_sentiment("a gorgeous, witty film")      -> SentimentResult(probs={'positive': .97, ...})
-    attention_maps("The cat that I saw ...", "base")  -> AttentionResult(tokens, weights[L, H, T, T])
+    classify_sentiment("a gorgeous, witty film")       -> SentimentResult(probs={'positive': .97, ...})
+    word_attributions("a gorgeous, witty film")        -> WordAttributions(words=[(token, score)], notes)
+    attention_maps("The dog chased ...", "base")       -> AttentionResult(tokens, weights[L, H, T, T])
+    attention_map("The dog chased ...", "base", 5, 5)  -> AttentionMap(one layer/head, its top words)
+    attention_heads("The dog chased ...", "base")      -> HeadsResult(every head's row for "it", labels)
     generate("A fortune", max_new_tokens=40, temperature=0.8, top_k=40, seed=1) -> GenerationResult
-    positional_encoding(64, 128)                       -> (n_positions, d_model) array
+    positional_encoding(64, 128)                        -> (n_positions, d_model) array
 
 Models load once (shared.lazy.load_once), on first use or from the tab's warm-up.
 """
@@ -16,33 +19,19 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from apps.transformer import data
+from apps.transformer import data, spec
 from apps.transformer.model import LoRALinear, mean_pool, sinusoidal_encoding
 from shared import validate
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, verify_checkpoint
+from shared.checkpoints import load_checkpoint, verify_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
 
-SENTIMENT_PATH = WEIGHTS_DIR / "transformer" / "sentiment_lora.safetensors"
-GPT_DIR = WEIGHTS_DIR / "transformer" / "fortune_gpt"
-GPT_WEIGHTS = GPT_DIR / "model.safetensors"
-
-MAX_CHARS = 5_000             # longer input is cut before tokenising (100k chars would only cost time)
-CLASSIFY_MAX_TOKENS = 128     # MiniLM reads at most this many WordPiece tokens for a decision
-ATTENTION_MAX_TOKENS = data.MAX_TOKENS  # a 64 x 64 heat map is still readable
-MAX_NEW_TOKENS = 100
-MAX_TEMPERATURE = 2.0
-MAX_TOP_K = 200               # 0 = no limit
-MAX_SEED = 2**31 - 1
-PE_POSITIONS = (8, 256)       # the positional-encoding sliders' ranges
-PE_DIMS = (16, 512)
-GPT_CONTEXT = 128             # the tiny GPT's n_positions
-EXAMPLE_SENTENCES = ("The cat that I saw yesterday was sleeping",
-                     "The dog chased the ball because it was excited")
+ATTENTION_CACHE = 32  # forward passes kept: (6, 12, 64, 64) float32 is at most 1.2 MB each
 
 
 # --- input hygiene -----------------------------------------------------------------------------
@@ -52,9 +41,9 @@ def clean_input(text, what: str = "text") -> tuple[str, list[str]]:
     if text is None or not isinstance(text, str):
         raise BadInput(f"Type some {what} first.")
     text, notes = validate.utf8(text), []
-    if len(text) > MAX_CHARS:
-        notes.append(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are read.")
-        text = text[:MAX_CHARS]
+    if len(text) > spec.MAX_CHARS:
+        notes.append(f"Your text has {len(text):,} characters; only the first {spec.MAX_CHARS:,} are read.")
+        text = text[:spec.MAX_CHARS]
     # Control and invisible format characters (zero-width spaces, BOMs, direction marks) carry no
     # meaning for the model: drop them, say so.
     def invisible(c: str) -> bool:
@@ -104,11 +93,11 @@ class SentimentModel:
 def sentiment_model() -> SentimentModel:
     """The base MiniLM + this project's LoRA delta, loaded once.
 
-    Memory: the frozen weights are shared with the attention explorer's base model (one copy of
-    MiniLM in the server, ~90 MB saved); only the retrained LayerNorms are copied, and the LoRA
-    factors run beside the shared weights (W x + alpha/r B A x) instead of being merged into a copy.
+    The frozen weights are shared with the attention explorer's base model (one copy of MiniLM in
+    the server, ~90 MB less); only the retrained LayerNorms are copied, and the LoRA factors run
+    beside the shared weights (W x + alpha/r B A x) instead of being merged into a copy.
     """
-    tensors, card = load_checkpoint(SENTIMENT_PATH)
+    tensors, card = load_checkpoint(spec.SENTIMENT_PATH)
     _, base = minilm()
     shared = {id(p): p for name, p in base.named_parameters() if name not in tensors}
     encoder = copy.deepcopy(base, memo=shared)  # new modules (hooks stay private), shared tensors
@@ -123,7 +112,7 @@ def sentiment_model() -> SentimentModel:
                     getattr(parent, child), value.float(), tensors[path + ".lora_B"].float(), card["lora"]["alpha"]))
             elif "LayerNorm" in name:
                 params[name].copy_(value)
-    head, probe = torch.nn.Linear(384, 2), torch.nn.Linear(384, 2)
+    head, probe = (torch.nn.Linear(spec.MINILM_HIDDEN, len(spec.LABELS)) for _ in range(2))
     head.load_state_dict({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
     probe.load_state_dict({"weight": tensors["probe.weight"], "bias": tensors["probe.bias"]})
     return SentimentModel(encoder.eval(), head.eval(), probe.eval(), card)
@@ -135,7 +124,7 @@ def _encode(texts: list[str], max_tokens: int):
 
 
 @torch.no_grad()
-def sentiment_probs(texts: list[str], max_tokens: int = CLASSIFY_MAX_TOKENS, batch_size: int = 64,
+def sentiment_probs(texts: list[str], max_tokens: int = spec.CLASSIFY_MAX_TOKENS, batch_size: int = 64,
                     with_frozen: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """P(negative), P(positive) for each text from the fine-tuned model (and from the frozen probe)."""
     model = sentiment_model()
@@ -163,25 +152,30 @@ def classify_sentiment(text) -> SentimentResult:
     text, notes = clean_input(text, "text")
     tokenizer, _ = minilm()
     ids = tokenizer(text)["input_ids"]
-    if len(ids) > CLASSIFY_MAX_TOKENS:
-        notes.append(f"The text is {len(ids)} tokens long; the model reads the first {CLASSIFY_MAX_TOKENS}.")
+    if len(ids) > spec.CLASSIFY_MAX_TOKENS:
+        notes.append(f"The text is {len(ids)} tokens long; the model reads the first {spec.CLASSIFY_MAX_TOKENS}.")
     unknown = ids.count(tokenizer.unk_token_id)
     if unknown:
         notes.append(f"{unknown} piece(s) are unknown to MiniLM's vocabulary (e.g. emoji) and read as [UNK].")
     notes += _non_latin_note(text)
     tuned, frozen = sentiment_probs([text])
-    return SentimentResult(dict(zip(data.LABELS, map(float, tuned[0]))),
-                           dict(zip(data.LABELS, map(float, frozen[0]))), notes)
+    return SentimentResult(dict(zip(spec.LABELS, map(float, tuned[0]))),
+                           dict(zip(spec.LABELS, map(float, frozen[0]))), notes)
 
 
-def accuracy_on_file(path: str | Path = data.HELDOUT_FILE) -> float:
+def accuracy_on_file(path: str | Path = spec.HELDOUT_SENTENCES) -> float:
     """Accuracy of the served model on a `label<TAB>text` file (the card's figure)."""
     texts, labels = data.read_sentences(path)
     tuned, _ = sentiment_probs(texts, with_frozen=False)
     return float((tuned.argmax(1) == labels).mean())
 
 
-def word_attributions(text) -> tuple[list[tuple[str, float]], list[str]]:
+class WordAttributions(NamedTuple):
+    words: list[tuple[str, float]]   # (WordPiece token, score in [-1, 1]), [CLS]/[SEP] left out
+    notes: list[str]
+
+
+def word_attributions(text) -> WordAttributions:
     """Integrated gradients (captum) of the fine-tuned model's positive-minus-negative logit with
     respect to the token embeddings: > 0 pushed towards positive, < 0 towards negative (scaled to ±1).
 
@@ -192,7 +186,7 @@ def word_attributions(text) -> tuple[list[tuple[str, float]], list[str]]:
     text, notes = clean_input(text, "text")
     tokenizer, _ = minilm()
     model = sentiment_model()
-    enc = _encode([text], CLASSIFY_MAX_TOKENS)
+    enc = _encode([text], spec.CLASSIFY_MAX_TOKENS)
     ids, mask = enc["input_ids"], enc["attention_mask"]
 
     def log_odds(embeddings):  # (n, T, 384) word embeddings -> (n,)
@@ -212,7 +206,7 @@ def word_attributions(text) -> tuple[list[tuple[str, float]], list[str]]:
     scores = attributions.sum(-1)[0]
     scores = (scores / scores.abs().max().clamp(min=1e-9)).tolist()
     tokens = tokenizer.convert_ids_to_tokens(ids[0])
-    return [(t, round(s, 3)) for t, s in zip(tokens, scores) if t not in ("[CLS]", "[SEP]")], notes
+    return WordAttributions([(t, round(s, 3)) for t, s in zip(tokens, scores) if t not in ("[CLS]", "[SEP]")], notes)
 
 
 # --- attention explorer ------------------------------------------------------------------------
@@ -224,17 +218,14 @@ class AttentionResult:
     notes: list[str] = field(default_factory=list)
 
 
-ATTENTION_CACHE = 32  # forward passes kept: (6, 12, 64, 64) float32 is at most 1.2 MB each
-
-
 def attention_maps(text, which: str = "base") -> AttentionResult:
     """Real softmax attention weights of MiniLM ("base") or of the served sentiment model ("sentiment").
 
     One forward pass per (sentence, model): the heat map (/attention_map) and the heads grid
     (/attention_heads) of the same sentence share it (a bounded cache; the weights are read-only)."""
     text, notes = clean_input(text, "sentence")
-    if which not in ("base", "sentiment"):
-        raise BadInput(f"Unknown model {which!r}: choose 'base' or 'sentiment'.")
+    if which not in spec.MODELS:
+        raise BadInput(f"Unknown model {which!r}: choose {' or '.join(map(repr, spec.MODELS))}.")
     tokens, weights, forward_notes = _attention_forward(text, which)
     return AttentionResult(list(tokens), weights, notes + list(forward_notes))
 
@@ -246,13 +237,44 @@ def _attention_forward(text: str, which: str) -> tuple[tuple[str, ...], np.ndarr
     model = sentiment_model().encoder if which == "sentiment" else base
     notes = []
     ids = tokenizer(text)["input_ids"]
-    if len(ids) > ATTENTION_MAX_TOKENS:
-        notes.append(f"The sentence is {len(ids)} tokens long; the map shows the first {ATTENTION_MAX_TOKENS}.")
-    enc = _encode([text], ATTENTION_MAX_TOKENS)
+    if len(ids) > spec.MAX_TOKENS:
+        notes.append(f"The sentence is {len(ids)} tokens long; the map shows the first {spec.MAX_TOKENS}.")
+    enc = _encode([text], spec.MAX_TOKENS)
     out = model(**enc, output_attentions=True)
     weights = torch.stack(out.attentions)[:, 0].numpy()  # (L, 1, H, T, T) -> (L, H, T, T)
     weights.setflags(write=False)  # shared by every caller of the cache
     return tuple(tokenizer.convert_ids_to_tokens(enc["input_ids"][0])), weights, tuple(notes)
+
+
+@dataclass
+class AttentionMap:
+    tokens: list[str]
+    matrix: np.ndarray               # (T, T) one head's weights, or the mean of a layer's heads
+    layer: int                       # 1-based
+    head: int                        # 1-based; 0 = the average of the layer's heads
+    query: int                       # the token that looks
+    top: list[tuple[str, float]]     # its three most attended tokens, strongest first
+    top_word: int | None             # its most attended token other than itself and [CLS]/[SEP]
+    notes: list[str] = field(default_factory=list)
+
+
+def attention_map(text, which: str = spec.DEFAULT_MODEL, layer=spec.LAYER.default, head=spec.HEAD.default,
+                  token=None) -> AttentionMap:
+    """One layer's attention (one head, or head 0 = the mean of its heads), with what the token
+    that looks (None = the sentence's question word) attends to most. Out-of-range layers, heads
+    and tokens are refused with the range."""
+    from apps.transformer import heads
+
+    result = attention_maps(text, which)
+    layer = spec.LAYER.check(layer, "the layer")
+    head = spec.HEAD.check(head)
+    matrix = result.weights[layer - 1].mean(0) if head == 0 else result.weights[layer - 1, head - 1]
+    query = heads.resolve_token(token, result.tokens, heads.question_word(result.tokens), "The token that looks")
+    order = np.argsort(-matrix[query], kind="stable")[:3]
+    top = [(result.tokens[i], float(matrix[query, i])) for i in order]
+    words = [i for i in range(len(result.tokens)) if i != query and not heads.is_special(result.tokens[i])]
+    top_word = max(words, key=lambda i: (matrix[query, i], -i)) if words else None
+    return AttentionMap(result.tokens, matrix, layer, head, query, top, top_word, result.notes)
 
 
 @dataclass
@@ -265,7 +287,7 @@ class HeadsResult:
     notes: list[str] = field(default_factory=list)
 
 
-def attention_heads(text, which: str = "base", token=None, target=None) -> HeadsResult:
+def attention_heads(text, which: str = spec.DEFAULT_MODEL, token=None, target=None) -> HeadsResult:
     """Every head's attention from one token, and what each head does on this sentence.
 
     token: index or text of the token that looks; None = the sentence's question word (a pronoun
@@ -292,10 +314,18 @@ def gpt():
     """(tokenizer, model) of the fortune GPT, from weights/ in Hugging Face format (fp16 on disk)."""
     from transformers import AutoTokenizer, GPT2LMHeadModel
 
-    card = verify_checkpoint(GPT_WEIGHTS)
-    tokenizer = AutoTokenizer.from_pretrained(GPT_DIR)
-    model = GPT2LMHeadModel.from_pretrained(GPT_DIR, dtype=torch.float32, attn_implementation="eager").eval()
+    card = verify_checkpoint(spec.GPT_WEIGHTS)
+    tokenizer = AutoTokenizer.from_pretrained(spec.GPT_DIR)
+    model = GPT2LMHeadModel.from_pretrained(spec.GPT_DIR, dtype=torch.float32, attn_implementation="eager").eval()
     return tokenizer, model, card
+
+
+@dataclass(frozen=True)
+class Step:
+    token: str                                  # the chosen token, decoded
+    probability: float                          # under the model's own distribution
+    sampling_probability: float                 # under the distribution sampled from (temperature, top-k)
+    top_5: list[tuple[str, float]]              # the model's five likeliest tokens
 
 
 @dataclass
@@ -303,7 +333,7 @@ class GenerationResult:
     text: str                                   # prompt + continuation
     prompt_tokens: list[str]
     new_tokens: list[str]
-    steps: list[dict]                           # per new token: chosen token, its probability, top alternatives
+    steps: list[Step]                           # one per new token
     ids: list[int]                              # every token id: <|endoftext|>, prompt, continuation
     attention: np.ndarray | None = None         # (layers, heads, T, T) over `ids`, when asked for
     notes: list[str] = field(default_factory=list)
@@ -395,8 +425,8 @@ def lean_gpt() -> tuple[LeanGPT, list[str]]:
 
 
 @torch.no_grad()
-def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
-             with_attention: bool = False) -> GenerationResult:
+def generate(prompt, max_new_tokens=spec.MAX_NEW_TOKENS.default, temperature=spec.TEMPERATURE.default,
+             top_k=spec.TOP_K.default, seed=spec.GPT_SEED.default, with_attention: bool = False) -> GenerationResult:
     """Sample a continuation token by token (temperature, top-k, seeded: same inputs, same text).
 
     Each step records the model's probability of the chosen token and that token's probability
@@ -414,17 +444,17 @@ def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
         notes.append("The model was trained on plain-ASCII English fortunes: other characters are rare bytes to it.")
     tokenizer, _, _ = gpt()
     lean, vocab = lean_gpt()
-    max_new_tokens = validate.integer(max_new_tokens, 1, MAX_NEW_TOKENS, "max new tokens")
-    temperature = validate.number(temperature, 0.0, MAX_TEMPERATURE, "the temperature")
-    top_k = validate.integer(top_k, 0, MAX_TOP_K, "top-k")
-    seed = validate.integer(seed, 0, MAX_SEED, "the seed")
+    max_new_tokens = spec.MAX_NEW_TOKENS.check(max_new_tokens)
+    temperature = spec.TEMPERATURE.check(temperature, "the temperature")
+    top_k = spec.TOP_K.check(top_k, "top-k")
+    seed = spec.GPT_SEED.check(seed, "the seed")
 
     # An empty prompt starts a new fortune: the model learnt that one begins after <|endoftext|>.
     ids = [tokenizer.eos_token_id] + tokenizer(prompt)["input_ids"] if prompt else [tokenizer.eos_token_id]
-    room = GPT_CONTEXT - max_new_tokens
+    room = spec.GPT_CONTEXT - max_new_tokens
     if len(ids) > room:
         notes.append(f"The prompt is {len(ids) - 1} tokens; with {max_new_tokens} new tokens the "
-                     f"{GPT_CONTEXT}-token context keeps only its last {room - 1}.")
+                     f"{spec.GPT_CONTEXT}-token context keeps only its last {room - 1}.")
         ids = [tokenizer.eos_token_id] + ids[-(room - 1):]
     n_prompt = len(ids)
     generator = torch.Generator().manual_seed(seed)
@@ -435,9 +465,8 @@ def generate(prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0,
         probs = logits.softmax(-1)                            # the model's real distribution
         token, p_sampled = _sample(logits, temperature, top_k, generator)
         top_p, top_i = probs.topk(5)
-        steps.append({"token": vocab[token], "probability": float(probs[token]),
-                      "sampling_probability": p_sampled,
-                      "top_5": [(vocab[i], p) for p, i in zip(top_p.tolist(), top_i.tolist())]})
+        steps.append(Step(vocab[token], float(probs[token]), p_sampled,
+                          [(vocab[i], p) for p, i in zip(top_p.tolist(), top_i.tolist())]))
         ids.append(token)
         if token == tokenizer.eos_token_id:
             notes.append("The model ended the fortune (<|endoftext|>).")
@@ -486,7 +515,7 @@ def heldout_bits_per_char(path: str | Path) -> float:
     for line in lines:
         ids += tokenizer(line)["input_ids"] + [tokenizer.eos_token_id]
     stream = torch.tensor(ids)
-    windows = stream[: len(stream) // GPT_CONTEXT * GPT_CONTEXT].view(-1, GPT_CONTEXT)
+    windows = stream[: len(stream) // spec.GPT_CONTEXT * spec.GPT_CONTEXT].view(-1, spec.GPT_CONTEXT)
     nll = 0.0
     with torch.no_grad():
         for b in range(0, len(windows), 32):
@@ -500,9 +529,10 @@ def heldout_bits_per_char(path: str | Path) -> float:
 
 # --- positional encoding --------------------------------------------------------------------
 
-def positional_encoding(n_positions: int = 64, d_model: int = 128) -> np.ndarray:
-    n_positions = validate.integer(n_positions, *PE_POSITIONS, "the number of positions")
-    d_model = validate.integer(d_model, *PE_DIMS, "the number of embedding dimensions") // 2 * 2
+def positional_encoding(n_positions=spec.POSITIONS.default, d_model=spec.DIMENSIONS.default) -> np.ndarray:
+    """(n_positions, d_model) sinusoidal codes; an odd d_model ends on a sine column."""
+    n_positions = spec.POSITIONS.check(n_positions, "the number of positions")
+    d_model = spec.DIMENSIONS.check(d_model, "the number of embedding dimensions")
     return sinusoidal_encoding(n_positions, d_model)
 
 

@@ -1,21 +1,22 @@
-"""Transformer tab: input hygiene, the shipped models against their cards, generation, and the API.
+"""Transformer tab, pure functions: input hygiene, the shipped models against their cards,
+generation, positional encoding, what each attention head does, and the views drawn from them.
 
-Run: python -m pytest tests/test_transformer.py -x -q
+Run: python -m pytest tests/transformer -x -q
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import numpy as np
 import pytest
 
-from apps.transformer import data, infer
+from apps.transformer import data, heads, infer, spec, views
 from shared.checkpoints import read_card
 from shared.errors import BadInput
 from tests.concurrency import run_together
 
-HELDOUT_FORTUNES = Path(__file__).parent / "data" / "transformer" / "heldout_fortunes.txt"
+DOG_SENTENCE, CAT_SENTENCE = spec.EXAMPLE_SENTENCES
 
 
 # --- input hygiene and tokenisation ------------------------------------------------------------
@@ -35,11 +36,11 @@ def test_control_characters_are_removed_and_reported():
 def test_huge_text_is_truncated_to_the_model_limit_and_says_so():
     result = infer.classify_sentiment("a wonderful film . " * 6_000)  # 114,000 characters
     assert any("first 5,000" in n for n in result.notes)
-    assert any(f"first {infer.CLASSIFY_MAX_TOKENS}" in n for n in result.notes)
+    assert any(f"first {spec.CLASSIFY_MAX_TOKENS}" in n for n in result.notes)
     assert result.probs["positive"] > 0.5
     maps = infer.attention_maps("word " * 20_000)
-    assert len(maps.tokens) == infer.ATTENTION_MAX_TOKENS
-    assert maps.weights.shape[-1] == infer.ATTENTION_MAX_TOKENS
+    assert len(maps.tokens) == spec.MAX_TOKENS
+    assert maps.weights.shape[-1] == spec.MAX_TOKENS
 
 
 def test_emoji_become_unknown_tokens_and_are_reported():
@@ -58,13 +59,25 @@ def test_other_scripts_work_and_are_flagged():
     assert maps.tokens[0] == "[CLS]" and maps.tokens[-1] == "[SEP]"
 
 
+def test_spec_matches_the_loaded_models():
+    """The torch-free facts the UI is built from are the loaded models' own."""
+    _, base = infer.minilm()
+    assert (base.config.num_hidden_layers, base.config.num_attention_heads, base.config.hidden_size) == \
+        (spec.MINILM_LAYERS, spec.MINILM_HEADS, spec.MINILM_HIDDEN)
+    assert spec.LAYER.high == spec.MINILM_LAYERS and spec.HEAD.high == len(spec.HEAD_CHOICES) - 1 == spec.MINILM_HEADS
+    assert infer.sentiment_model().card["labels"] == list(spec.LABELS)
+    assert infer.sentiment_model().card["max_tokens_trained"] == spec.MAX_TOKENS
+    tokenizer, model, _ = infer.gpt()
+    assert model.config.n_positions == spec.GPT_CONTEXT and len(tokenizer) == spec.GPT_VOCAB
+
+
 def test_attention_rows_are_probability_distributions():
-    maps = infer.attention_maps(infer.EXAMPLE_SENTENCES[1])
+    maps = infer.attention_maps(DOG_SENTENCE)
     assert maps.tokens[:4] == ["[CLS]", "the", "dog", "chased"]
-    layers, heads, n, m = maps.weights.shape
-    assert (layers, heads) == (6, 12) and n == m == len(maps.tokens)
+    layers, n_heads, n, m = maps.weights.shape
+    assert (layers, n_heads) == (spec.MINILM_LAYERS, spec.MINILM_HEADS) and n == m == len(maps.tokens)
     np.testing.assert_allclose(maps.weights.sum(-1), 1.0, atol=1e-4)
-    tuned = infer.attention_maps(infer.EXAMPLE_SENTENCES[1], "sentiment")
+    tuned = infer.attention_maps(DOG_SENTENCE, "sentiment")
     # Layers without adapters (if any) attend exactly as before; the fine-tuned ones differ.
     first_tuned = infer.sentiment_model().card["lora"]["layers"][0]
     for layer in range(first_tuned):
@@ -77,17 +90,17 @@ def test_attention_rows_are_probability_distributions():
 
 @pytest.mark.slow
 def test_served_sentiment_model_reaches_its_card_accuracy():
-    card = read_card(infer.SENTIMENT_PATH)
-    texts, labels = data.read_sentences(data.HELDOUT_FILE)
+    card = read_card(spec.SENTIMENT_PATH)
+    texts, labels = data.read_sentences(spec.HELDOUT_SENTENCES)
     assert len(texts) == card["metrics"]["test_sentences"] == 1000
-    accuracy = infer.accuracy_on_file(data.HELDOUT_FILE)
+    accuracy = infer.accuracy_on_file(spec.HELDOUT_SENTENCES)
     assert accuracy >= card["metrics"]["test_accuracy"] - 0.005
 
 
 @pytest.mark.slow
 def test_served_sentiment_model_holds_up_on_restaurant_and_product_reviews():
-    card = read_card(infer.SENTIMENT_PATH)
-    for name, path in data.OUT_OF_DOMAIN_FILES.items():
+    card = read_card(spec.SENTIMENT_PATH)
+    for name, path in spec.OUT_OF_DOMAIN_FILES.items():
         texts, labels = data.read_sentences(path)
         assert len(texts) == 1000 and labels.sum() == 500, name
         accuracy = infer.accuracy_on_file(path)
@@ -100,41 +113,27 @@ def test_sentiment_card_rank_matches_the_shipped_factors():
     doubles the learned update, silently."""
     from safetensors.torch import load_file
 
-    card = read_card(infer.SENTIMENT_PATH)
-    factors = {k: v for k, v in load_file(str(infer.SENTIMENT_PATH)).items() if k.endswith(".lora_A")}
+    card = read_card(spec.SENTIMENT_PATH)
+    factors = {k: v for k, v in load_file(str(spec.SENTIMENT_PATH)).items() if k.endswith(".lora_A")}
     assert factors and {v.shape[0] for v in factors.values()} == {card["lora"]["rank"]}
 
 
-def test_a_soup_of_lora_runs_is_exactly_their_averaged_update():
-    import torch
-
-    from apps.transformer.model import LoRALinear
-    from apps.transformer.train import make_soup
-
-    torch.manual_seed(0)
-    base = torch.nn.Linear(8, 5)
-    runs, merged = [], []
-    for _ in range(3):
-        adapter = LoRALinear(base, rank=4, alpha=8)
-        torch.nn.init.normal_(adapter.lora_B)
-        runs.append({"tensors": {"x.lora_A": adapter.lora_A.data, "x.lora_B": adapter.lora_B.data,
-                                 "x.LayerNorm.weight": torch.randn(5)}})
-        merged.append(adapter.merged_weight())
-    soup = make_soup(runs)
-    served = LoRALinear.from_factors(base, soup["x.lora_A"], soup["x.lora_B"], alpha=2 * 12)
-    torch.testing.assert_close(served.merged_weight(), torch.stack(merged).mean(0))
-    torch.testing.assert_close(soup["x.LayerNorm.weight"], torch.stack([r["tensors"]["x.LayerNorm.weight"] for r in runs]).mean(0))
-
-
-def test_comparison_table_shows_the_cards_three_approaches():
-    from apps.transformer import tab
-    card = read_card(infer.SENTIMENT_PATH)
-    table = tab._comparison_table()
-    assert list(table["approach"]) == list(card["comparison"])
-    assert list(table["test accuracy"]) == [f"{row['test_accuracy']:.1%}" for row in card["comparison"].values()]
-    assert list(table["validation accuracy"]) == [f"{row['val_accuracy']:.1%}" if row["val_accuracy"] is not None
-                                                  else "(trained on val)" for row in card["comparison"].values()]
-    assert any("(served)" in name for name in table["approach"])
+def test_comparison_table_shows_the_cards_three_approaches_in_a_learners_words():
+    card = read_card(spec.SENTIMENT_PATH)
+    table = views.comparison_table()
+    assert len(table) == len(card["comparison"]) == 3
+    assert list(table["accuracy on new sentences"]) == [f"{row['test_accuracy']:.1%}"
+                                                        for row in card["comparison"].values()]
+    assert list(table["accuracy on validation sentences"]) == [
+        f"{row['val_accuracy']:.1%}" if row["val_accuracy"] is not None else "— (trained on them)"
+        for row in card["comparison"].values()]
+    assert [name.endswith("(served)") for name in table["approach"]] == ["(served)" in n for n in card["comparison"]]
+    words = views.comparison_note() + views.accuracy_line() + table.to_string()
+    for jargon in (r"trained on val", r"Target", r"\bmet\b", r"r=16", r"--", r"python -m", r"probe"):
+        assert not re.search(jargon, words), jargon
+    accuracy = card["metrics"]["test_accuracy"]
+    assert f"{accuracy:.1%}" in views.accuracy_line()
+    assert ("not yet" in views.accuracy_line()) == (accuracy < spec.ACCURACY_GOAL)
 
 
 def test_sentiment_reads_reviews_from_outside_movies():
@@ -149,8 +148,7 @@ def test_sentiment_reads_reviews_from_outside_movies():
 
 
 def test_attributions_point_at_the_sentiment_words():
-    attributions, _ = infer.word_attributions("a dull , lifeless and boring movie")
-    scores = dict(attributions)
+    scores = dict(infer.word_attributions("a dull , lifeless and boring movie").words)
     assert scores["boring"] < 0 and scores["dull"] < 0
     assert min(scores, key=scores.get) in {"dull", "lifeless", "boring"}
 
@@ -159,8 +157,8 @@ def test_attributions_and_answers_stay_right_when_requests_overlap():
     """A room of users: explanations and answers computed at the same time as each other's
     must equal the ones computed alone (a hook on the shared model once mixed them up)."""
     explained, asked = "a dull , lifeless and boring movie", "a gorgeous, witty film"
-    alone = infer.word_attributions(explained)[0], infer.classify_sentiment(asked).probs
-    together = run_together({"attributions": lambda: infer.word_attributions(explained)[0],
+    alone = infer.word_attributions(explained).words, infer.classify_sentiment(asked).probs
+    together = run_together({"attributions": lambda: infer.word_attributions(explained).words,
                              "answer": lambda: infer.classify_sentiment(asked).probs}, rounds=4)
     assert together["attributions"] == [alone[0]] * 4
     assert all(probs == pytest.approx(alone[1], abs=1e-5) for probs in together["answer"])
@@ -171,16 +169,16 @@ def test_attributions_and_answers_stay_right_when_requests_overlap():
 def test_gpt_loads_with_from_pretrained_alone():
     from transformers import AutoTokenizer, GPT2LMHeadModel
 
-    tokenizer = AutoTokenizer.from_pretrained(infer.GPT_DIR)
-    model = GPT2LMHeadModel.from_pretrained(infer.GPT_DIR)
+    tokenizer = AutoTokenizer.from_pretrained(spec.GPT_DIR)
+    model = GPT2LMHeadModel.from_pretrained(spec.GPT_DIR)
     ids = tokenizer("Hello world")["input_ids"]
     assert tokenizer.decode(ids) == "Hello world"
     assert model(input_ids=__import__("torch").tensor([ids])).logits.shape[-1] == len(tokenizer)
 
 
 def test_gpt_heldout_bits_per_char_match_its_card():
-    card = read_card(infer.GPT_WEIGHTS)
-    bpc = infer.heldout_bits_per_char(HELDOUT_FORTUNES)
+    card = read_card(spec.GPT_WEIGHTS)
+    bpc = infer.heldout_bits_per_char(spec.HELDOUT_FORTUNES)
     assert bpc == pytest.approx(card["metrics"]["heldout_bits_per_char"], abs=0.02)
     assert bpc < 8.0  # far below uniform guessing over bytes
 
@@ -191,15 +189,15 @@ def test_generation_with_a_fixed_seed_is_reproducible():
     other = infer.generate("The secret of life is", 30, 0.9, 40, seed=8)
     assert first.text == again.text and first.text.startswith("The secret of life is")
     assert first.text != other.text
-    assert [s["probability"] for s in first.steps] == [s["probability"] for s in again.steps]
+    assert [s.probability for s in first.steps] == [s.probability for s in again.steps]
 
 
 def test_generation_steps_and_causal_attention():
     result = infer.generate("Never", 12, 0.0, 0, 0, with_attention=True)  # temperature 0: greedy
     for step in result.steps:
-        assert step["token"] == step["top_5"][0][0]  # greedy takes the most likely token
-        assert 0 < step["probability"] <= 1
-        assert step["sampling_probability"] == 1.0
+        assert step.token == step.top_5[0][0]  # greedy takes the most likely token
+        assert 0 < step.probability <= 1
+        assert step.sampling_probability == 1.0
     attention = result.attention
     n = len(result.prompt_tokens) + len(result.new_tokens)
     assert attention.shape[-2:] == (n, n) == (len(result.ids), len(result.ids))
@@ -252,7 +250,9 @@ def test_sampling_follows_temperature_and_top_k():
     ("x", 1.0, 0, 3, "got 'x'"),
     (10, float("nan"), 0, 3, "temperature must be a finite number"),
     (10, 1.0, 0, float("nan"), "Top-k must be a finite number"),
-    (10, 1.0, -1, 3, "seed must be a whole number"),
+    (10, 1.0, -1, 3, "seed must be a whole number from 0 to 2,147,483,647"),
+    (10, 1.0, 2**31, 3, "seed must be a whole number from 0 to 2,147,483,647"),  # refused, not clamped
+    (10, 1.0, 1.5, 3, "seed must be a whole number"),
 ])
 def test_out_of_range_generation_settings_are_refused_with_the_range(max_new_tokens, temperature, seed, top_k, message):
     with pytest.raises(BadInput, match=message):
@@ -264,7 +264,7 @@ def test_lone_surrogates_are_read_as_replacement_characters():
     assert max(result.probs, key=result.probs.get) == "positive"
     assert infer.generate("Once \ud800", 3, 0.0, 0, 0).text.startswith("Once \ufffd")
     assert infer.attention_maps("it \udfff was").tokens == ["[CLS]", "it", "was", "[SEP]"]  # WordPiece drops U+FFFD
-    assert [w for w, _ in infer.word_attributions("a \ud800 good film")[0]] == ["a", "good", "film"]
+    assert [w for w, _ in infer.word_attributions("a \ud800 good film").words] == ["a", "good", "film"]
 
 
 def test_odd_prompts_generate_without_crashing():
@@ -286,100 +286,18 @@ def test_sinusoidal_encoding_properties():
     np.testing.assert_allclose(np.diag(similarity), 1.0)
     assert similarity[10, 11] > similarity[10, 30]  # neighbours look alike
     assert len({tuple(np.round(row, 6)) for row in encoding}) == 50  # every position has its own code
+    assert infer.positional_encoding(8, 17).shape == (8, 17)  # an odd width is drawn as asked, not rounded
+
+
+@pytest.mark.parametrize("positions, dims", [(7, 64), (257, 64), (64, 15), (64, 513), (64.5, 64), ("x", 64)])
+def test_positional_encoding_refuses_out_of_range_sizes_with_the_range(positions, dims):
+    with pytest.raises(BadInput, match=r"from (8 to 256|16 to 512)"):
+        infer.positional_encoding(positions, dims)
 
 
 # --- through the served app -------------------------------------------------------------------
 
-def test_api_classify_sentiment(client):
-    label, frozen, notes = client.predict("an utterly charming and funny film", api_name="/classify_sentiment")
-    assert label["label"] == "positive"
-    assert {c["label"] for c in label["confidences"]} == {"positive", "negative"}
-
-
-def test_api_generate_text(client):
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError, match="maximum value 100"):  # the number box's own range
-        client.predict("The secret of life is", 100_000, 0.8, 7, api_name="/generate_text")
-    text, *rest = client.predict("The secret of life is", 100, 0.8, 7, api_name="/generate_text")
-    assert text.startswith("The secret of life is") and len(text) > len("The secret of life is")
-
-
-def test_api_generate_text_then_explain_generation(client):
-    """generate_text answers with the text and its per-step table (no figures); explain_generation,
-    given the same inputs, draws the figures of exactly that text."""
-    args = ("The secret of life is", 25, 0.9, 11, 40)
-    text, steps, notes = client.predict(*args, api_name="/generate_text")
-    expected = infer.generate(args[0], args[1], args[2], args[4], args[3])
-    assert text == expected.text
-    assert [row[1] for row in steps["data"]] == [repr(s["token"]) for s in expected.steps]
-    probs, attention = client.predict(*args, api_name="/explain_generation")
-    for plot in (probs, attention):
-        assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
-
-
-def test_api_bad_input_is_a_clear_error_and_the_app_keeps_serving(client):
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError, match="empty"):
-        client.predict("   ", api_name="/classify_sentiment")
-    label, *_ = client.predict("a tedious mess", api_name="/classify_sentiment")
-    assert label["label"] == "negative"
-
-
-def test_api_attention_map(client):
-    _plot, focus, _token, summary = client.predict(infer.EXAMPLE_SENTENCES[0], "base", 5, 0, 7,
-                                                   api_name="/attention_map")
-    assert "attends most to" in summary
-    assert [t["token"] for t in focus][:3] == ["[CLS]", "the", "cat"]
-
-
-def test_tab_attention_explorer_in_the_browser(page, artifacts):
-    from tests.conftest import open_tab
-
-    open_tab(page, "Transformers")
-    page.get_by_role("tab", name="Attention explorer").click()
-    page.get_by_role("button", name="Show attention").click()
-    page.get_by_text("attends most to").first.wait_for(timeout=240_000)
-    page.screenshot(path=str(artifacts / "transformer_attention.png"), full_page=True)
-    # Clicking a token in the highlighted sentence makes it the query token.
-    page.locator("#tab-transformer").get_by_text("cat", exact=True).first.click()
-    page.wait_for_function("() => document.body.innerText.includes('cat attends most to')", timeout=240_000)
-
-
-def test_tab_comparison_table_shows_every_figure_without_scrolling(page):
-    """The long name of the served approach once pushed the test-accuracy column off-screen."""
-    from tests.conftest import open_tab
-
-    open_tab(page, "Transformers")
-    table = page.locator("#tab-transformer .table-container").filter(has_text="small transformer from scratch").first
-    table.wait_for(timeout=60_000)
-    shown = table.evaluate("""t => { const box = t.querySelector('.table-wrap').getBoundingClientRect();
-        return [...t.querySelectorAll('th')].map(th => [th.innerText.trim(), th.getBoundingClientRect().right <= box.right + 1]); }""")
-    headers = {name: visible for name, visible in shown if name}
-    assert "test accuracy" in headers and all(headers.values()), headers
-
-
-def test_tab_generation_in_the_browser(page, artifacts):
-    """Generate shows the text first; the two figures of that text fill in right after."""
-    from tests.conftest import app_errors, open_tab
-
-    open_tab(page, "Transformers")
-    page.get_by_role("tab", name="Tiny GPT").click()
-    page.get_by_role("button", name="Generate").click()
-    output = page.get_by_label("Generated text")
-    page.wait_for_function("el => el.value.startsWith('The secret of life is') && el.value.length > 21",
-                           arg=output.element_handle(), timeout=240_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#tab-transformer img')]"
-        ".filter(i => i.src.startsWith('data:image') && i.offsetParent !== null).length >= 2", timeout=240_000)
-    page.screenshot(path=str(artifacts / "transformer_generation.png"), full_page=True)
-    assert not app_errors(page)
-
-
-# --- every head at once: what each head does, measured (issue 19) -----------------------------
-
-from apps.transformer import heads  # noqa: E402
+# --- every head at once: what each head does, measured ---------------------------------------
 
 DOG = ["[CLS]", "the", "dog", "chased", "the", "ball", "because", "it", "was", "excited", "[SEP]"]
 
@@ -512,50 +430,71 @@ def test_real_minilm_links_it_to_dog_and_says_which_head_only_looks_at_dog():
     no-op threshold is 75 %): margins far above the 1e-5 by which CPUs differ, so those three are
     asserted. L3 H11 wins by only 0.0004, so it may come or go on another machine. L4 H8, L5 H9 and
     L6 H12 send most tokens to "dog" (L6 H12: every token), so they are one-word heads, not links."""
-    result = infer.attention_heads(infer.EXAMPLE_SENTENCES[1])
+    result = infer.attention_heads(DOG_SENTENCE)
     assert result.tokens[result.query] == "it" and result.tokens[result.target] == "dog"
     flagged = {(layer + 1, h + 1) for layer, row in enumerate(result.labels) for h, x in enumerate(row) if x.links}
     assert {(3, 6), (5, 5), (5, 12)} <= flagged <= {(3, 6), (3, 11), (5, 5), (5, 12), (6, 9)}
     last = result.labels[5][11]
     assert last.kind == "one word" and last.common == result.tokens.index("dog") and not last.links
     assert last.text == "to one word from everywhere (dog)"
-    cat = infer.attention_heads(infer.EXAMPLE_SENTENCES[0])
+    cat = infer.attention_heads(CAT_SENTENCE)
     assert cat.tokens[cat.query] == "sleeping" and cat.tokens[cat.target] == "cat"
 
 
 def test_show_attention_starts_on_the_question_word():
     from apps.transformer.tab import show_attention
 
-    _, _, token, summary = show_attention(infer.EXAMPLE_SENTENCES[1], "base", 5, 0, None)
+    _, _, token, summary = show_attention(DOG_SENTENCE, "base", 5, 0, None)
     assert token.value == 7 and summary.startswith("**it** attends most to")
 
 
-def test_api_attention_heads(client):
-    plot, summary, target = client.predict(infer.EXAMPLE_SENTENCES[1], "base", None, None, True,
-                                           api_name="/attention_heads")
-    assert plot and "link it → dog" in summary and "L5 H5" in summary
-    assert "send most tokens, not just *it*, to *dog*" in summary and "L6 H12 (100%)" in summary
-    assert "renormalised" in summary and "weights, not explanations" in summary
-    assert target["value"] == 2 and ["2: dog", 2] in target["choices"]
-    from gradio_client.exceptions import AppError
+def test_attention_map_ranks_the_query_row_and_refuses_out_of_range_choices():
+    result = infer.attention_map(DOG_SENTENCE, "base", 5, 5)
+    assert result.tokens[result.query] == "it"
+    row = result.matrix[result.query]
+    assert [w for _, w in result.top] == sorted(row, reverse=True)[:3]
+    assert result.tokens[result.top_word] == "dog"  # L5 H5 links it -> dog
+    np.testing.assert_allclose(infer.attention_map(DOG_SENTENCE, "base", 2, 0).matrix,
+                               infer.attention_maps(DOG_SENTENCE).weights[1].mean(0))
+    for layer, head, token, message in [(0, 0, None, "layer must be a whole number from 1 to 6"),
+                                        (7, 0, None, "from 1 to 6"), (3, 13, None, "from 0 to 12"),
+                                        (3, -1, None, "from 0 to 12"), (3, 0, 11, "from 0 to 10")]:
+        with pytest.raises(BadInput, match=message):
+            infer.attention_map(DOG_SENTENCE, "base", layer, head, token)
 
-    with pytest.raises(AppError, match="from 0 to 10"):
-        client.predict(infer.EXAMPLE_SENTENCES[1], "base", 99, None, False, api_name="/attention_heads")
+
+def test_arrival_views_show_the_default_sentence_on_its_strongest_it_to_dog_head():
+    """The attention explorer opens on "it", on the head that links it to "dog" most strongly, with
+    the grid beside it; all four views answer their default input before any click."""
+    from apps.transformer import tab
+
+    plot, focus, token, summary, grid, grid_summary, target, layer, head = tab.attention_on_arrival()
+    assert token.value == 7 and target.value == 2 and summary.startswith("**it** attends most to")
+    assert "**dog**" in summary
+    assert (layer, head) == views.strongest_link(infer.attention_heads(DOG_SENTENCE))
+    assert infer.attention_heads(DOG_SENTENCE).labels[layer - 1][head - 1].links
+    assert "link it → dog" in grid_summary and grid is not None and plot is not None
+    tuned, frozen, _, words = tab.sentiment_on_arrival()
+    assert max(tuned, key=tuned.get) == "positive" and words
+    text, steps, _, confidence, causal = tab.gpt_on_arrival()
+    assert text == tab.gpt_on_arrival()[0] and text.startswith(spec.DEFAULT_PROMPT) and len(steps) > 0
+    encoding, similarity = tab.show_positional_encoding(spec.POSITIONS.default, spec.DIMENSIONS.default)
+    assert encoding is not None and similarity is not None
 
 
-@pytest.mark.parametrize("args, message", [
-    (("", "base", None, None, False), "empty"),
-    (("  \t ", "base", None, None, False), "empty"),
-    (("The cat sat", "gpt-9", None, None, False), "gpt-9|choices|Unknown model"),
-    (("The cat sat", "base", 99, None, False), "from 0 to 4"),
-    (("The cat sat", "base", None, "unicorn", False), "not a token of this sentence"),
-    (("The cat sat", "base", -1, None, False), "from 0 to 4"),
-])
-def test_api_attention_heads_bad_input_is_one_clear_sentence(client, args, message):
-    """/attention_heads' own bad-input cases (the map's endpoint has its rows in tests/test_bad_input.py)."""
-    from gradio_client.exceptions import AppError
+def _smallest_label_px(fig) -> float:
+    """The smallest tick label of a figure, in pixels at its natural size."""
+    sizes = [t.get_fontsize() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    return min(sizes) * fig.dpi / 72
 
-    with pytest.raises(AppError, match=message) as info:
-        client.predict(*args, api_name="/attention_heads")
-    assert "Traceback" not in str(info.value)
-    assert client.predict(api_name="/ping") == "ok"
+
+def test_every_heat_map_label_is_at_least_11_px_at_natural_size():
+    grid = infer.attention_heads(DOG_SENTENCE)
+    generation = infer.generate(spec.DEFAULT_PROMPT, 20, 0.8, 40, 0, with_attention=True)
+    encoding = infer.positional_encoding(64, 128)
+    figures = [views.attention_figure(infer.attention_map(DOG_SENTENCE, "base", 5, 5)),
+               views.heads_figure(grid, False), views.heads_figure(grid, True),
+               views.confidence_figure(generation), views.causal_attention_figure(generation),
+               views.encoding_figure(encoding), views.similarity_figure(infer.position_similarity(encoding))]
+    for fig in figures:
+        assert _smallest_label_px(fig) >= 11, fig.axes[0].get_title()
