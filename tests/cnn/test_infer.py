@@ -1,5 +1,5 @@
-"""CNN tab: checkpoints still reach their cards, odd images are handled, the API contract holds,
-transfer learning works end to end, and a digit drawn in the browser is recognised."""
+"""CNN tab, in-process: checkpoints still reach their cards, odd images are handled, the views
+show what they say, and transfer learning refuses what it cannot learn from."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.cnn import data, infer
+from apps.cnn import data, infer, spec, views
 from apps.cnn.images import read_image, to_mnist_digit
 from shared.checkpoints import read_card
 from shared.errors import BadInput
 from tests.concurrency import run_together
 
-EXAMPLES = Path(infer.__file__).parent / "examples"
+EXAMPLES = spec.ASSETS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,8 +70,8 @@ def test_imagenet_preprocessing_on_real_photos():
     """scikit-learn's sample photos: the temple reads as a palace-like building, the flower as a daisy."""
     from sklearn.datasets import load_sample_image
 
-    temple, _ = infer.classify(load_sample_image("china.jpg"), "imagenet")
-    flower, _ = infer.classify(load_sample_image("flower.jpg"), "imagenet")
+    temple = infer.classify(load_sample_image("china.jpg"), "imagenet").top
+    flower = infer.classify(load_sample_image("flower.jpg"), "imagenet").top
     assert {"palace", "monastery", "bell cote", "church", "castle"} & set(temple)
     assert next(iter(flower)) == "daisy"
     assert len(temple) == 5 and abs(sum(temple.values()) - 1) < 0.5
@@ -115,19 +115,18 @@ def test_mnist_preprocessing_centres_and_scales_a_thin_drawing():
 
 @pytest.mark.parametrize("kind", ["7", "0"])
 def test_drawn_digits_are_recognised(kind):
-    top5, view = infer.classify(_drawn_digit(kind), "digits")
-    assert next(iter(top5)) == kind
-    assert view.shape == (28, 28)
+    answer = infer.classify(_drawn_digit(kind), "digits")
+    assert answer.label == kind and answer.model == "digits"
+    assert answer.view.shape == (28, 28)
 
 
 def test_photo_is_brought_to_fashion_look():
-    top5, view = infer.classify(str(EXAMPLES / "fashion_trouser.png"), "fashion")
-    assert next(iter(top5)) == "Trouser"
+    assert infer.classify(str(EXAMPLES / "fashion_trouser.png"), "fashion").label == "Trouser"
     # The same product on a white background (as in a shop photo) is inverted back to light-on-black.
     shop = Image.fromarray(255 - np.asarray(Image.open(EXAMPLES / "fashion_trouser.png").convert("L")))
-    top5_shop, view_shop = infer.classify(shop, "fashion")
-    assert next(iter(top5_shop)) == "Trouser"
-    assert view_shop[0, 0] == 0 and view_shop.max() > 200
+    answer = infer.classify(shop, "fashion")
+    assert answer.label == "Trouser"
+    assert answer.view[0, 0] == 0 and answer.view.max() > 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,13 +186,14 @@ def test_bad_files_get_clear_messages(odd_files, name, message):
 
 @pytest.mark.parametrize("name", ["gray.png", "rgba.png", "cmyk.jpg", "palette.png", "gray16.png", "animated.gif"])
 def test_odd_but_valid_formats_are_classified(odd_files, name):
-    top5, view = infer.classify(str(odd_files[name]), "imagenet")
-    assert len(top5) == 5 and view.shape == (224, 224, 3)
+    answer = infer.classify(str(odd_files[name]), "imagenet")
+    top5 = answer.top
+    assert len(top5) == 5 and answer.view.shape == (224, 224, 3)
     if name in ("rgba.png", "cmyk.jpg", "palette.png"):  # colour kept: still the flower photo
         assert "daisy" in top5
     if name == "animated.gif":  # the first frame is classified, not a blend of frames
         first_frame = Image.open(odd_files[name]).convert("RGB")
-        assert top5 == infer.classify(first_frame, "imagenet")[0]
+        assert top5 == infer.classify(first_frame, "imagenet").top
 
 
 def test_empty_sketch_and_nonsense_inputs():
@@ -218,23 +218,25 @@ def test_explain_shows_gradcam_feature_maps_and_filters(model):
     image = str(EXAMPLES / ("digit_7_on_paper.png" if model == "digits" else "flower.jpg"))
     result = infer.explain(image, model)
     assert result.label == ("7" if model == "digits" else "daisy")
-    assert result.cam_overlay.shape == (224, 224, 3)
-    assert len(result.stage_images) == (3 if model == "digits" else 6)
-    assert all(img.ndim == 3 and img.dtype == np.uint8 for img, _ in result.stage_images)
-    assert result.filters_image.ndim == 3
+    assert result.cam.shape == result.view.shape[:2] and 0 <= result.cam.min() and result.cam.max() <= 1
+    seen, cam, stages, filters, text = views.explain_outputs(result)
+    assert seen.shape[:2] == cam.shape[:2] == (224, 224)
+    assert len(stages) == (3 if model == "digits" else 6)
+    assert all(img.ndim == 3 and img.dtype == np.uint8 for img, _ in stages)
+    assert filters.ndim == 3 and result.label in text
 
 
 def test_explanations_and_answers_stay_right_when_requests_overlap():
     """Grad-CAM and the feature maps hook into the shared model: requests running at the same
     time must still each get their own, unchanged result."""
     flower = str(EXAMPLES / "flower.jpg")
-    alone = infer.explain(flower, "imagenet"), infer.classify(flower, "imagenet")[0]
+    alone = infer.explain(flower, "imagenet"), infer.classify(flower, "imagenet").top
     together = run_together({"explain": lambda: infer.explain(flower, "imagenet"),
-                             "classify": lambda: infer.classify(flower, "imagenet")[0]}, rounds=4)
+                             "classify": lambda: infer.classify(flower, "imagenet").top}, rounds=4)
     for result in together["explain"]:
-        assert np.array_equal(result.cam_overlay, alone[0].cam_overlay)
-        assert [caption for _, caption in result.stage_images] == [c for _, c in alone[0].stage_images]
-        assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(result.stage_images, alone[0].stage_images))
+        assert np.array_equal(result.cam, alone[0].cam)
+        assert [s.name for s in result.stages] == [s.name for s in alone[0].stages]
+        assert all(np.array_equal(a.maps, b.maps) for a, b in zip(result.stages, alone[0].stages))
     assert together["classify"] == [alone[1]] * 4
 
 
@@ -286,86 +288,75 @@ def test_teach_rejects_too_few_images_or_classes():
 
 
 # ---------------------------------------------------------------------------------------------
-# Through the served app (gradio_client): the API contract, errors, transfer learning end to end
+# The views: compact feature maps, honest teaching sentences, the ViT
 
-def test_api_classify_image_contract(client):
-    from gradio_client import handle_file
-
-    for file, model, expected in [("flower.jpg", "imagenet", "daisy"),
-                                  ("fashion_ankle_boot.png", "fashion", "Ankle boot"),
-                                  ("digit_3_on_paper.png", "digits", "3")]:
-        label = client.predict(handle_file(str(EXAMPLES / file)), model, api_name="/classify_image")
-        assert label["label"] == expected
-        assert len(label["confidences"]) == 5
-    view, cam, stages, filters, text = client.predict(handle_file(str(EXAMPLES / "digit_3_on_paper.png")), "digits",
-                                                      api_name="/explain_image")
-    assert Path(view).exists() and Path(cam).exists() and Path(filters).exists()
-    assert len(stages) == 3 and "3" in text
+def test_each_stage_is_a_compact_near_square_grid():
+    """16 maps of any size make a 4×4 grid about 240 px a side (a 923×233 strip in a square
+    thumbnail left most of the gallery empty)."""
+    for h in (112, 28, 14, 7):
+        grid = views.stage_grid(np.random.default_rng(0).random((16, h, h)))
+        assert grid.dtype == np.uint8 and grid.shape[2] == 3
+        assert 200 <= grid.shape[0] <= 260 and grid.shape[0] == grid.shape[1], (h, grid.shape)
 
 
-def test_api_bad_input_is_a_clear_error_and_app_keeps_serving(client, odd_files):
-    from gradio_client import handle_file
-
-    for name, message in [("text", "not an image"), ("huge", "megapixels"), ("tiny.png", "1×1")]:
-        with pytest.raises(Exception, match=message):
-            client.predict(handle_file(str(odd_files[name])), "imagenet", api_name="/classify_image")
-    with pytest.raises(Exception, match="not in the list of choices"):  # Gradio checks the Radio's choices
-        client.predict(handle_file(str(EXAMPLES / "flower.jpg")), "vgg", api_name="/classify_image")
-    label = client.predict(handle_file(str(odd_files["animated.gif"])), "imagenet", api_name="/classify_image")
-    assert len(label["confidences"]) == 5
+def _report(pretrained: float, scratch: float, n_classes: int = 3, n_held_out: int = 12):
+    return infer.TeachReport(classes=[f"c{i}" for i in range(n_classes)], images_per_class=[16] * n_classes,
+                             n_train=36, n_held_out=n_held_out, pretrained_accuracy=pretrained,
+                             scratch_accuracy=scratch, pretrained_seconds=3.0, feature_seconds=2.9,
+                             pretrained_steps=150, scratch_seconds=5.0, scratch_steps=40)
 
 
-def test_api_transfer_learning_end_to_end(client, tmp_path):
-    """Two classes from augmented crops of the two sample photos; the pretrained head separates
-    them on held-out images, and classifies a new crop."""
-    from gradio_client import handle_file
-
-    def gallery(name, seed):
-        items = []
-        for i, crop in enumerate(_crops(name, 4, seed)):
-            path = tmp_path / f"{Path(name).stem}_{seed}_{i}.jpg"
-            crop.save(path)
-            items.append({"image": handle_file(str(path)), "caption": None})
-        return items
-
-    slots = ["temple", gallery("temple.jpg", 1), "flower", gallery("flower.jpg", 2)] + ["", []] * 3
-    report, plot = client.predict(5, *slots, api_name="/teach_classes")
-    assert "Held-out accuracy" in report and "pretrained EfficientNet-Lite0" in report
-    assert "**100%**" in report.split("small CNN")[0]  # the pretrained row: both held-out images right
-    new = tmp_path / "new_flower.jpg"
-    _crops("flower.jpg", 1, 99)[0].save(new)
-    pretrained, scratch = client.predict(handle_file(str(new)), api_name="/classify_taught")
-    assert pretrained["label"] == "flower"
-    assert {c["label"] for c in scratch["confidences"]} == {"temple", "flower"}
+def test_a_model_at_chance_is_called_so_and_its_answer_a_guess():
+    at_chance = _report(1.0, 1 / 3)
+    text = views.teach_summary(at_chance)
+    assert "at or near chance (33% with 3 classes)" in text and "guesses" in text
+    assert "**33%**" not in text and "33% (chance level)" in text and "**100%**" in text
+    assert "guess" in views.scratch_label_title(True) and views.scratch_label_title(False) == "Small CNN from scratch"
+    both = views.teach_summary(_report(0.4, 0.35))
+    assert "Both are at or near chance" in both
+    learnt = views.teach_summary(_report(1.0, 0.75))
+    assert "chance level" not in learnt and "already knows edges" in learnt
 
 
-# ---------------------------------------------------------------------------------------------
-# In the browser: draw a digit with the mouse and get it right
+def test_the_teaching_example_ships_three_classes_of_sixteen_images():
+    from apps.cnn import tab
 
-def test_browser_draw_a_digit(page, artifacts):
-    from tests.conftest import app_errors, draw_stroke, open_tab
+    slots = tab.example_classes()
+    names, galleries = slots[0::2], slots[1::2]
+    assert names[:3] == ["trousers", "dresses", "bags"] and names[3:] == ["", ""]
+    assert [len(g) for g in galleries[:3]] == [16, 16, 16] and galleries[3:] == [None, None]
+    assert all(Path(p).exists() and Image.open(p).size == (28, 28) for g in galleries[:3] for p, _ in g)
 
-    open_tab(page, "CNN")
-    page.get_by_role("tab", name="Draw a digit").click()
-    page.locator("#cnn-sketch button[aria-label='Brush']").click()
-    canvas = page.locator("#cnn-sketch canvas").first
-    canvas.wait_for(state="visible", timeout=30_000)
-    box = canvas.bounding_box()
-    # The white 280x280 drawing square sits centred in the canvas element, scaled to fit its height.
-    side = 0.8 * min(box["width"], box["height"])
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
 
-    def to_page(u, v):  # (u, v) in [0, 1] of the drawing square
-        return left + u * side, top + v * side
+def test_vision_transformer_answers_and_its_views():
+    answer = infer.classify(str(EXAMPLES / "fashion_trouser.png"), spec.VIT)
+    assert answer.model == spec.VIT and len(answer.top) == 5 and set(answer.top) <= set(spec.FASHION_CLASSES)
+    result = infer.explain(str(EXAMPLES / "fashion_trouser.png"), spec.VIT)
+    assert result.cam.shape == (28, 28) and len(result.stages) == 1 and result.filters.shape[1:] == (4, 4)
+    assert "attention rollout" in views.inside_text(result)
+    insight = infer.vit_insight(str(EXAMPLES / "fashion_trouser.png"))
+    assert insight.rollout.shape == (7, 7) and abs(insight.rollout.sum() - 1) < 1e-4
+    assert set(insight.position_maps) == set(spec.VIT_PATCHES)
+    for (r, c), m in insight.position_maps.items():
+        assert m[r, c] == pytest.approx(1, abs=1e-4)  # a patch is most similar to itself
+    label, overlay, positions, text = views.vit_outputs(insight)
+    assert label == answer.top and overlay.shape == (224, 224, 3)
+    assert positions.shape[1] > 4 * positions.shape[0] and answer.label in text
 
-    # A "7": a top bar, then a long diagonal down to the left, drawn in small mouse steps.
-    draw_stroke(page, [to_page(u, v) for u, v in
-                       [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2), (0.65, 0.45), (0.55, 0.65), (0.45, 0.85)]])
-    page.locator("#cnn-sketch-btn").click()
-    label = page.locator("#cnn-label .output-class").first
-    try:
-        label.wait_for(timeout=90_000)
-    finally:
-        page.screenshot(path=str(artifacts / "cnn_sketch.png"), full_page=True)
-    assert label.inner_text().strip() == "7"
-    assert not app_errors(page)
+
+def test_data_efficiency_sentences_come_from_the_points():
+    measured = infer.DataEfficiency({"cnn": [(1000, 0.82), (5000, 0.87), (60000, 0.935)],
+                                     "vit": [(1000, 0.70), (5000, 0.80), (55000, 0.90)]}, "")
+    text = views.data_efficiency_text(measured)
+    assert "With 1,000 training images the CNN gets 82.0%" in text and "ViT 70.0%" in text
+    assert "12.0% points in the CNN's favour" in text and "+3.5% points" in text
+    fig = views.data_efficiency_figure(measured)
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_ylim()[0] == 0
+
+
+def test_the_trainer_still_runs_from_the_command_line():
+    from apps.cnn import train
+
+    with pytest.raises(SystemExit) as exit_:
+        train.main(["--help"])
+    assert exit_.value.code == 0
