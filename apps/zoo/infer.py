@@ -1,5 +1,5 @@
-"""What the zoo tab computes: layer tables, block summaries, latencies, the accuracy plot, and
-LeNet-5 on a drawn digit. Pure functions, no Gradio.
+"""What the zoo tab computes: layer tables, block totals, latencies, published accuracies, and
+LeNet-5 on a drawn digit. Pure functions returning dataclasses; apps/zoo/views.py draws them.
 
 Layer tables come from the model itself: forward hooks record every leaf module's output shape
 during one pass of a dummy image on the `meta` device (shapes only: no memory, no arithmetic).
@@ -21,13 +21,11 @@ import torch
 import torch.nn as nn
 
 from apps.zoo.model import ALIASES, ARCHITECTURES, LeNet5, build
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
+from apps.zoo.spec import DIGIT_LABELS, LATENCY_CAP_S, LATENCY_INPUT, LENET_PATH
+from shared.checkpoints import load_checkpoint
 from shared.errors import BadInput
 from shared.lazy import load_once
 
-LENET_PATH = WEIGHTS_DIR / "zoo" / "lenet5_mnist.safetensors"
-LATENCY_INPUT = 224           # the issue's yardstick: one 224×224 RGB image, batch 1
-LATENCY_CAP_S = 60.0          # one request may not ask for more measuring than this
 # Until something has been measured here, assume this CPU speed to estimate a request's cost;
 # afterwards the slowest speed actually measured is used (pessimistic on purpose).
 ASSUMED_GMACS_PER_S = 1.0  # a busy 2-core laptop; an idle desktop does 5-20
@@ -70,12 +68,18 @@ def resolve_name(name) -> str:
 @dataclass
 class Description:
     name: str
-    layers: pd.DataFrame   # one row per leaf-module call
+    layers: pd.DataFrame   # one row per leaf-module call: layer, type, output shape, params, MACs
     blocks: pd.DataFrame   # the same, summed per top-level block
     params: int            # every parameter of the model (model.parameters())
     macs: int              # multiply-adds for one image at input_size
     weight_layers: int     # conv + linear layers on the inference path
     input_size: int
+    year: int
+    paper: str
+    key_idea: str
+    source: str            # where the definition comes from
+    top1: float | None     # published ImageNet top-1 (%); None for LeNet-5 (digits)
+    top1_source: str
 
 
 def _macs(module: nn.Module, inputs, output: torch.Tensor) -> int:
@@ -140,9 +144,11 @@ def _describe(name: str) -> Description:
               .rename(columns={"output_shape": "output shape"}))
     layers = layers.drop(columns="block")
     weight_layers = int(layers["type"].isin(["Conv1d", "Conv2d", "Linear"]).sum())
+    top1, top1_source = published_top1().get(name, (None, "no ImageNet result: trained on digits"))
     return Description(name, layers, blocks.reset_index(drop=True),
                        int(sum(p.numel() for p in model.parameters())),
-                       int(layers["MACs"].sum()), weight_layers, arch.input_size)
+                       int(layers["MACs"].sum()), weight_layers, arch.input_size,
+                       arch.year, arch.paper, arch.key_idea, arch.source, top1, top1_source)
 
 
 def _block_of(qualified_name: str) -> str:
@@ -154,58 +160,8 @@ def _block_of(qualified_name: str) -> str:
     return parts[0]
 
 
-def human_count(n: float, unit: str = "") -> str:
-    """A count in human units: 1849688064 -> '1.85 G', 25557032 -> '25.6 M', 850 -> '850'."""
-    n = float(n)
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= factor:
-            text = f"{n / factor:.3g} {prefix}"
-            break
-    else:
-        text = f"{n:.0f}"
-    return f"{text} {unit}".strip() if unit else text
-
-
-def readable_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The layer or block table with 'params' and 'MACs' also in human units (25.6 M, 1.85 G).
-
-    The integer columns stay (they sort numerically); the readable ones sit beside them.
-    """
-    out = table.copy()
-    for column in ("params", "MACs"):
-        if column in out:
-            out.insert(out.columns.get_loc(column) + 1, f"{column} (readable)",
-                       [human_count(v) if v else "0" for v in out[column]])
-    return out
-
-
-def summary_markdown(d: Description, latency_ms: float | None = None) -> str:
-    arch = ARCHITECTURES[d.name]
-    published = published_top1().get(d.name)
-    lines = [
-        f"### {d.name} ({arch.year})",
-        arch.key_idea,
-        "",
-        f"*{arch.paper}*. Built from {arch.source}, weights not loaded (architecture only).",
-        "",
-        "| | |", "|---|---|",
-        f"| Parameters | **{human_count(d.params)}** ({d.params:,}) |",
-        f"| Multiply-adds, one {d.input_size}×{d.input_size} image | **{human_count(d.macs, 'MACs')}** ({d.macs:,}) |",
-        f"| Depth: convolution + linear layers run (a depthwise-separable conv counts 2) | {d.weight_layers} |",
-        f"| Leaf layers run (table rows) | {len(d.layers)} |",
-        f"| Float32 weights in memory | {d.params * 4 / 1e6:.0f} MB |",
-    ]
-    if published:
-        lines.append(f"| Published ImageNet top-1 | {published[0]:.1f}% ({published[1]}) |")
-    else:
-        lines.append("| Published ImageNet top-1 | — (a 1998 digit recogniser; see its MNIST accuracy below) |")
-    if latency_ms is not None:
-        lines.append(f"| CPU latency, one image, measured here | {latency_ms:.1f} ms |")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------
-# published accuracies and the comparison plot
+# published accuracies
 
 @load_once
 def published_top1() -> dict[str, tuple[float, str]]:
@@ -221,60 +177,9 @@ def published_top1() -> dict[str, tuple[float, str]]:
     return table
 
 
-def comparison_table() -> pd.DataFrame:
-    """All ten: year, params, MACs (computed here), published top-1 and its source."""
-    published = published_top1()
-    rows = []
-    for name, arch in ARCHITECTURES.items():
-        d = describe(name)
-        top1, source = published.get(name, (None, "no ImageNet result: trained on digits"))
-        rows.append({"architecture": name, "year": arch.year, "input": f"{d.input_size}×{d.input_size}",
-                     "params (M)": round(d.params / 1e6, 2), "GMACs": round(d.macs / 1e9, 3),
-                     "ImageNet top-1 (%)": top1, "source": source})
-    return pd.DataFrame(rows)
-
-
-def comparison_figure(table: pd.DataFrame, x: str = "GMACs", highlight: str | None = None):
-    from shared.plots import new_figure
-
-    fig, ax = new_figure(7.5, 4.5)
-    shown = table.dropna(subset=["ImageNet top-1 (%)"])
-    sizes = 30 + 8 * shown["params (M)"].to_numpy()
-    colors = ["#d97706" if n == highlight else "#2563eb" for n in shown["architecture"]]
-    ax.scatter(shown[x], shown["ImageNet top-1 (%)"], s=sizes, c=colors, alpha=0.6, edgecolors="black")
-    for i, (_, row) in enumerate(shown.iterrows()):  # alternate above/below: neighbours overlap
-        ax.annotate(f"{row['architecture']} ({row['year']})", (row[x], row["ImageNet top-1 (%)"]),
-                    textcoords="offset points", xytext=(7, 5 if i % 2 == 0 else -12), fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlim(shown[x].min() * 0.7, shown[x].max() * 3.0)  # room for the labels on the right
-    ax.set(xlabel=("multiply-adds per image at its input size, G (log scale, computed here)" if x == "GMACs"
-                   else "parameters, M (log scale, computed here)"),
-           ylabel="published ImageNet top-1 (%)",
-           title="Nine ImageNet CNNs: cost against published accuracy (marker area ∝ parameters)")
-    ax.grid(alpha=0.3)
-    return fig
-
-
-def blocks_figure(d: Description):
-    """The block summary as two bar charts along depth: where parameters and work sit."""
-    from matplotlib.figure import Figure
-
-    blocks = d.blocks
-    fig = Figure(figsize=(9, 4.2), layout="constrained")
-    ax_params, ax_macs = fig.subplots(2, 1, sharex=True)
-    xs = np.arange(len(blocks))
-    ax_params.bar(xs, blocks["params"] / 1e6, color="#2563eb")
-    ax_params.set_ylabel("params (M)")
-    ax_macs.bar(xs, blocks["MACs"] / 1e6, color="#d97706")
-    ax_macs.set_ylabel("MACs (M)")
-    labels = [f"{b} → {s}" for b, s in zip(blocks["block"], blocks["output shape"])]
-    step = max(1, len(labels) // 40)  # keep labels legible for 100-block networks
-    ax_macs.set_xticks(xs[::step], labels[::step], rotation=70, ha="right", fontsize=7)
-    fig.suptitle(f"{d.name}: blocks in order (input → output shape), where the parameters and the work are",
-                 fontsize=10)
-    for ax in (ax_params, ax_macs):
-        ax.grid(axis="y", alpha=0.3)
-    return fig
+def comparison() -> list[Description]:
+    """All ten, in chronological order (each description is cached)."""
+    return [describe(name) for name in ARCHITECTURES]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,7 +213,13 @@ TIMED_RUNS_PLUS_WARMUP = TIMED_RUNS + 1
 TIMING_BUDGET_S = 5.0
 
 
-def measure_latency(names) -> dict[str, float]:
+@dataclass
+class Latencies:
+    ms: dict[str, float]   # median CPU milliseconds for one image, per architecture, in the order asked
+    input_size: int        # the ImageNet models' input (LeNet-5 runs at its own 32×32)
+
+
+def measure_latency(names) -> Latencies:
     """Median CPU milliseconds for one image through each named model (batch 1, eval mode).
 
     224×224 RGB for the nine ImageNet models (so they compare), 32×32 for LeNet-5. Each model
@@ -330,7 +241,7 @@ def measure_latency(names) -> dict[str, float]:
         for name in resolved:
             if name not in _latency_ms:
                 _latency_ms[name] = _time_one(name)
-    return {name: _latency_ms[name] for name in resolved}
+    return Latencies({name: _latency_ms[name] for name in resolved}, LATENCY_INPUT)
 
 
 def _time_one(name: str) -> float:
@@ -392,9 +303,17 @@ def drawing_to_gray(image) -> np.ndarray:
     return np.clip(gray, 0.0, 1.0)
 
 
+@dataclass
+class DigitReading:
+    probabilities: dict[str, float]   # digit label -> probability
+    digit: np.ndarray                 # the 28×28 uint8 digit LeNet-5 saw (centred like MNIST's)
+    c1_maps: list[np.ndarray]         # the first convolution's 6 maps, 28×28
+    c3_maps: list[np.ndarray]         # the second's 16 maps, 10×10
+
+
 @torch.no_grad()
-def classify_digit(image) -> tuple[dict[str, float], np.ndarray, list[np.ndarray]]:
-    """(label -> probability, the 28×28 digit LeNet saw, C1 and C3 feature maps)."""
+def classify_digit(image) -> DigitReading:
+    """LeNet-5's reading of a drawing (any size, RGB/RGBA/gray, either polarity)."""
     from apps.zoo.data import center_like_mnist, to_lenet_input
 
     gray = drawing_to_gray(image)
@@ -406,6 +325,6 @@ def classify_digit(image) -> tuple[dict[str, float], np.ndarray, list[np.ndarray
     c1 = model.features[1](model.features[0](x))           # (1,6,28,28)
     c3 = model.features[4](model.features[3](model.features[2](c1)))  # (1,16,10,10)
     probs = torch.softmax(model(x), -1)[0]
-    labels = card.get("labels", [str(i) for i in range(10)])
-    return ({labels[i]: float(p) for i, p in enumerate(probs)}, digit,
-            [m.numpy() for m in c1[0]] + [m.numpy() for m in c3[0]])
+    labels = card.get("labels", DIGIT_LABELS)
+    return DigitReading({labels[i]: float(p) for i, p in enumerate(probs)}, digit,
+                        [m.numpy() for m in c1[0]], [m.numpy() for m in c3[0]])

@@ -2,140 +2,130 @@
 
 from __future__ import annotations
 
-import functools
-
 import gradio as gr
 
 from apps import Tab
-from shared.checkpoints import WEIGHTS_DIR
+from apps.zoo import spec
+from shared import arrival
 from shared.inputs import SketchInput
 from shared.ui import explainer, guard, model_card_accordion
 
-LENET_PATH = WEIGHTS_DIR / "zoo" / "lenet5_mnist.safetensors"
-# Typed here (not imported from model.py) so that building the UI never imports torch.
-NAMES = ["LeNet-5", "AlexNet", "VGG-16", "Inception-v1 (GoogLeNet)", "Inception-v3", "ResNet-50",
-         "Xception", "Inception-v4", "Inception-ResNet-v2", "ResNeXt-50 (32×4d)"]
+LAYER_HEADERS = ["#", "layer", "type", "output shape", "parameters", "multiply-adds"]
+BLOCK_HEADERS = ["block", "layers", "parameters", "share of parameters", "multiply-adds",
+                 "share of multiply-adds", "output shape"]
+COMPARISON_HEADERS = ["architecture", "year", "input", "parameters", "multiply-adds", "ImageNet top-1 (%)",
+                      "source"]
 
+
+# ----- handlers: infer computes, views shows ---------------------------------------------------
 
 @guard("Describing the architecture")
 def describe_architecture(name):
     """The tables and the summary (cached per architecture: fast); the figure is explain_architecture's."""
-    from apps.zoo import infer
+    from apps.zoo import infer, views
 
     d = infer.describe(name)
-    return (infer.readable_table(d.layers), infer.summary_markdown(d, infer.cached_latency(d.name)),
-            infer.readable_table(d.blocks))
+    return views.layer_table(d), views.summary_markdown(d, infer.cached_latency(d.name)), views.block_table(d)
 
 
 @guard("Drawing the block summary")
 def explain_architecture(name):
-    from apps.zoo import infer
+    from apps.zoo import infer, views
 
-    return _block_summary_plot(infer.resolve_name(name))
-
-
-# The figure depends on the architecture alone and there are ten: each is drawn and encoded once
-# (drawing it takes about half a second), and what gr.Plot sends is kept.
-_PLOT_ENCODER = gr.Plot(render=False)
-
-
-@functools.lru_cache(maxsize=len(NAMES))
-def _block_summary_plot(name: str):
-    from apps.zoo import infer
-
-    return _PLOT_ENCODER.postprocess(infer.blocks_figure(infer.describe(name)))
+    return views.block_plot(infer.resolve_name(name))
 
 
 @guard("Measuring CPU latency")
 def measure_latency(names):
-    from apps.zoo import infer
+    from apps.zoo import infer, views
 
-    if isinstance(names, str):
-        names = [n for n in names.split(",") if n.strip()]
-    measured = infer.measure_latency(names or [])
-    lines = ["| architecture | CPU latency, one image (median of up to 3 runs) |", "|---|---|"]
-    lines += [f"| {n} | {ms:.1f} ms |" for n, ms in measured.items()]
-    return "\n".join(lines) + (f"\n\nMeasured on this machine: batch 1, {infer.LATENCY_INPUT}×{infer.LATENCY_INPUT} "
-                               "RGB (LeNet-5: 32×32 gray), random weights (speed does not depend on their values).")
+    return views.latency_markdown(infer.measure_latency(names or []))
 
 
 @guard("Comparing the architectures")
 def compare_architectures(x_axis):
-    from apps.zoo import infer
+    from apps.zoo import infer, views
 
-    table = infer.comparison_table()
-    axis = "params (M)" if str(x_axis).startswith("param") else "GMACs"
-    return table, infer.comparison_figure(table, axis)
+    return views.comparison_table(infer.comparison()), views.comparison_plot(views.x_column(x_axis))
 
 
 @guard("Classifying the digit")
 def classify_digit(drawing):
-    from apps.zoo import infer
-    from shared.plots import image_grid
+    from apps.zoo import infer, views
 
     image = drawing.get("composite") if isinstance(drawing, dict) else drawing
-    probs, digit, maps = infer.classify_digit(image)
-    labels = [f"C1 map {i + 1}" for i in range(6)] + [f"C3 map {i + 1}" for i in range(16)]
-    big = digit.repeat(6, axis=0).repeat(6, axis=1)  # 28×28 shown at 168×168, pixels kept sharp
-    return probs, big, image_grid(maps, columns=11, labels=labels, cell=0.8,
-                                    title="Feature maps: C1 (6 of 28×28), C3 (16 of 10×10)")
+    return views.digit_views(infer.classify_digit(image))
 
+
+def default_architecture():
+    """What the architecture view shows on arrival: the default architecture's tables and figure."""
+    return (*describe_architecture(spec.DEFAULT_ARCHITECTURE), explain_architecture(spec.DEFAULT_ARCHITECTURE))
+
+
+def default_comparison():
+    return compare_architectures(spec.DEFAULT_X_AXIS)
+
+
+# ----- layout, then events ---------------------------------------------------------------------
 
 def build():
     explainer("Ten convolutional networks that shaped computer vision, each built from its definition "
               "(torchvision, timm, or written here for LeNet-5) **without its weights**: everything below "
-              "is computed from the model itself by running one dummy image through it. Pick one to see "
-              "its layers, where its parameters and multiply-adds sit, and how fast it runs on this CPU.")
-    with gr.Row():
-        name = gr.Dropdown(NAMES, value="ResNet-50", label="Architecture", scale=3,
-                           allow_custom_value=True)  # the API takes names like "resnet50" too
-        describe_button = gr.Button("Describe", variant="primary", scale=1)
-    with gr.Row():
-        with gr.Column(scale=2):
-            summary = gr.Markdown()
-        with gr.Column(scale=3):
-            blocks_plot = gr.Plot(label="Block summary")
-    with gr.Accordion("Per-layer table (every layer the image passes through)", open=True):
-        layers = gr.Dataframe(label="Layers: output shape per image, parameters, multiply-adds",
-                              headers=["#", "layer", "type", "output shape", "params", "params (readable)",
-                                       "MACs", "MACs (readable)"],
-                              interactive=False, max_height=420)
-    with gr.Accordion("Per-block totals", open=False):
-        blocks = gr.Dataframe(headers=["block", "layers", "params", "params (readable)", "MACs", "MACs (readable)",
-                                       "output shape"],
-                              interactive=False, max_height=360)
+              "is computed from the model itself by running one dummy image through it.")
+    with gr.Tabs():
+        with gr.Tab("One architecture", id="zoo-architecture", elem_id="zoo-architecture"):
+            explainer("Pick one to see its layers, where its parameters and multiply-adds sit, and how fast "
+                      "it runs on this CPU.")
+            with gr.Row():
+                name = gr.Dropdown(spec.ARCHITECTURE_NAMES, value=spec.DEFAULT_ARCHITECTURE, label="Architecture",
+                                   scale=3, min_width=200,
+                                   allow_custom_value=True)  # the API takes names like "resnet50" too
+                describe_button = gr.Button("Describe", variant="primary", scale=1, min_width=120)
+            with gr.Row():
+                with gr.Column(scale=2, min_width=280):
+                    summary = gr.Markdown()
+                with gr.Column(scale=3, min_width=280):
+                    blocks_plot = gr.Plot(label="Block summary", show_label=False)
+            with gr.Accordion("Per-layer table (every layer the image passes through)", open=True):
+                layers = gr.Dataframe(label="Layers: output shape per image, parameters, multiply-adds",
+                                      headers=LAYER_HEADERS, interactive=False, max_height=420, wrap=True)
+            with gr.Accordion("Per-block totals", open=False):
+                blocks = gr.Dataframe(headers=BLOCK_HEADERS, interactive=False, max_height=360, wrap=True)
 
-    gr.Markdown("### CPU latency, measured here")
-    explainer("Timing builds the full-size model in memory (VGG-16 needs 550 MB) and runs one image "
-              "through it; each result is kept, and only one measurement runs at a time. Several models "
-              "whose timing would take longer than a minute together are refused: measure a few at a time. "
-              "Other work on the machine slows the figures down; re-run the app to measure afresh.")
-    with gr.Row():
-        to_measure = gr.CheckboxGroup(NAMES, value=["ResNet-50"], label="Measure these", scale=4)
-        measure_button = gr.Button("Measure latency", scale=1)
-    latency = gr.Markdown()
+            gr.Markdown("### CPU latency, measured here")
+            explainer("Timing builds the full-size model in memory (VGG-16 needs 550 MB) and runs one image "
+                      "through it; each result is kept, and only one measurement runs at a time. Several models "
+                      "whose timing would take longer than a minute together are refused: measure a few at a "
+                      "time. Other work on the machine slows the figures down.")
+            with gr.Row():
+                to_measure = gr.CheckboxGroup(spec.ARCHITECTURE_NAMES, value=[spec.DEFAULT_ARCHITECTURE],
+                                              label="Measure these", scale=4, min_width=240)
+                measure_button = gr.Button("Measure latency", scale=1, min_width=120)
+            latency = gr.Markdown()
 
-    gr.Markdown("### All ten side by side")
-    with gr.Row():
-        x_axis = gr.Radio(["multiply-adds", "parameters"], value="multiply-adds", label="x axis", scale=3)
-        compare_button = gr.Button("Compare", scale=1)
-    comparison_plot = gr.Plot(label="Cost against published accuracy")
-    comparison = gr.Dataframe(headers=["architecture", "year", "input", "params (M)", "GMACs",
-                                       "ImageNet top-1 (%)", "source"], interactive=False, wrap=True)
+        with gr.Tab("All ten side by side", id="zoo-compare", elem_id="zoo-compare"):
+            explainer("Cost (multiply-adds or parameters, computed here) against the ImageNet accuracy their "
+                      "authors published: newer designs get more accuracy per multiply-add.")
+            with gr.Row():
+                x_axis = gr.Radio(spec.X_AXES, value=spec.DEFAULT_X_AXIS, label="x axis", scale=3, min_width=200)
+                compare_button = gr.Button("Compare", scale=1, min_width=120)
+            comparison_plot = gr.Plot(label="Cost against published accuracy", show_label=False)
+            comparison = gr.Dataframe(headers=COMPARISON_HEADERS, interactive=False, wrap=True)
 
-    gr.Markdown("### LeNet-5 reads your digit")
-    explainer("The one network here with trained weights: LeNet-5 trained on MNIST digits by this "
-              "project. Pick the brush (✎, left of the canvas), draw a digit large in the middle; it is cropped, scaled to 20×20 and centred "
-              "in 28×28 like MNIST's digits, then padded to LeNet's 32×32 input.")
-    with gr.Row():
-        pad = SketchInput(label="Draw a digit (0–9)", type="numpy", image_mode="RGBA",
-                           canvas_size=(280, 280), height=320)
-        with gr.Column():
-            prediction = gr.Label(num_top_classes=3, label="LeNet-5 says")
-            seen = gr.Image(label="What LeNet-5 sees (28×28)", height=160, interactive=False)
-            classify_button = gr.Button("Classify", variant="primary")
-    feature_maps = gr.Plot(label="Inside LeNet-5")
-    model_card_accordion([LENET_PATH])
+        with gr.Tab("LeNet-5 reads your digit", id="zoo-lenet", elem_id="zoo-lenet"):
+            explainer("The one network here with trained weights: LeNet-5 trained on MNIST digits by this "
+                      "project. Pick the brush (✎, left of the canvas), draw a digit large in the middle; it is "
+                      "cropped, scaled to 20×20 and centred in 28×28 like MNIST's digits, then padded to "
+                      "LeNet's 32×32 input.")
+            with gr.Row():
+                pad = SketchInput(label="Draw a digit (0–9)", type="numpy", image_mode="RGBA",
+                                  canvas_size=(280, 280), height=320)
+                with gr.Column(min_width=200):
+                    prediction = gr.Label(num_top_classes=3, label="LeNet-5 says")
+                    seen = gr.Image(label="What LeNet-5 sees (28×28)", height=160, interactive=False)
+                    classify_button = gr.Button("Classify", variant="primary")
+            feature_maps = gr.Plot(label="Inside LeNet-5", show_label=False)
+            model_card_accordion([spec.LENET_PATH])
 
     gr.on([name.change, describe_button.click], describe_architecture, inputs=name,
           outputs=[layers, summary, blocks], api_name="describe_architecture").success(
@@ -147,14 +137,16 @@ def build():
     classify_button.click(classify_digit, inputs=pad, outputs=[prediction, seen, feature_maps],
                           api_name="classify_digit")
 
+    arrival.show(default_architecture, [layers, summary, blocks, blocks_plot])
+    arrival.show(default_comparison, [comparison, comparison_plot])
+
 
 def _warmup():
     from apps.zoo import infer
 
     infer.load_models()
-    _block_summary_plot("ResNet-50")  # the dropdown's first choice: its figure is ready when asked for
 
 
 TAB = Tab(name="zoo", title="🏛️ Architecture zoo", order=60, build=build,
           summary="Ten landmark CNNs layer by layer (params, multiply-adds, latency); LeNet-5 on your digit",
-          checkpoints=(LENET_PATH,), warmup=_warmup)
+          checkpoints=(spec.LENET_PATH,), warmup=_warmup)

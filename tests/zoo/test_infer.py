@@ -1,5 +1,5 @@
-"""Architecture zoo: layer-table arithmetic against known figures, the latency cap and cache,
-LeNet-5's accuracy against its card, and one call of each endpoint through the served app."""
+"""Architecture zoo without the server: layer-table arithmetic against known figures, the latency
+cap and cache, LeNet-5's accuracy against its card, and what the views show (human units, shares)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from apps.zoo import infer
+from apps.zoo import infer, spec, views
 from apps.zoo.model import ARCHITECTURES
 from shared.checkpoints import read_card
 from shared.errors import BadInput
@@ -87,9 +87,9 @@ def test_latency_request_over_the_cap_is_refused_before_running(monkeypatch):
 
 
 def test_latency_is_measured_once_and_cached():
-    first = infer.measure_latency("LeNet-5")["LeNet-5"]
+    first = infer.measure_latency("LeNet-5").ms["LeNet-5"]
     assert 0 < first < 1000
-    assert infer.measure_latency(["lenet5", "LeNet-5"]) == {"LeNet-5": first}
+    assert infer.measure_latency(["lenet5", "LeNet-5"]).ms == {"LeNet-5": first}
 
 
 def test_lenet_reaches_its_card_accuracy_on_held_out_digits():
@@ -101,7 +101,7 @@ def test_lenet_reaches_its_card_accuracy_on_held_out_digits():
         predictions = model(to_lenet_input(x_test)).argmax(-1).numpy()
     accuracy = float((predictions == y_test).mean())
     assert accuracy >= card["metrics"]["test_accuracy"] - 0.005
-    assert read_card(infer.LENET_PATH)["metrics"]["test_accuracy"] > 0.95
+    assert read_card(spec.LENET_PATH)["metrics"]["test_accuracy"] > 0.95
 
 
 def test_drawn_digit_black_on_white_is_read():
@@ -112,9 +112,12 @@ def test_drawn_digit_black_on_white_is_read():
     canvas = np.full((280, 280, 3), 255, np.uint8)
     big = np.kron(x_test[0], np.ones((6, 6), np.uint8))
     canvas[20:188, 60:228] = 255 - big[:, :, None]
-    probs, digit, maps = infer.classify_digit(canvas)
-    assert max(probs, key=probs.get) == str(y_test[0])
-    assert digit.shape == (28, 28) and len(maps) == 22
+    reading = infer.classify_digit(canvas)
+    assert max(reading.probabilities, key=reading.probabilities.get) == str(y_test[0])
+    assert reading.digit.shape == (28, 28) and len(reading.c1_maps) == 6 and len(reading.c3_maps) == 16
+    probabilities, seen, maps = views.digit_views(reading)
+    assert seen.shape == (168, 168) and (seen[:6, :6] == reading.digit[0, 0]).all()  # sharp pixels
+    assert len([ax for ax in maps.axes if ax.images]) == 22
 
 
 def test_empty_canvas_is_bad_input():
@@ -124,69 +127,54 @@ def test_empty_canvas_is_bad_input():
         infer.classify_digit(None)
 
 
-# ----- through the served app --------------------------------------------------------------
-
-def test_describe_architecture_endpoint(client):
-    layers, summary, blocks = client.predict("ResNet-50", api_name="/describe_architecture")
-    assert layers["headers"][:4] == ["#", "layer", "type", "output shape"]
-    assert len(layers["data"]) == len(infer.describe("ResNet-50").layers)
-    assert "25,557,032" in summary and "Residual" in summary
-    assert len(blocks["data"]) == len(infer.describe("ResNet-50").blocks)
-
-
-def test_explain_architecture_endpoint_draws_the_block_summary(client):
-    plot = client.predict("resnet50", api_name="/explain_architecture")
-    assert plot["type"] == "matplotlib" and plot["plot"].startswith("data:image/")
-    assert client.predict("ResNet-50", api_name="/explain_architecture") == plot  # drawn once, kept
-
-
 def test_descriptions_are_cached_once_per_architecture():
     assert infer.describe("resnet50") is infer.describe("ResNet-50") is infer.describe(" RESNET-50 ")
 
 
-def test_describe_unknown_architecture_is_a_clear_error(client):
-    with pytest.raises(Exception, match="Unknown architecture"):
-        client.predict("SuperNet", api_name="/describe_architecture")
-    layers, *_ = client.predict("alexnet", api_name="/describe_architecture")  # still serving
-    assert len(layers["data"]) > 10
-
-
-def test_measure_latency_endpoint(client):
-    text = client.predict(["LeNet-5"], api_name="/measure_latency")
-    assert "LeNet-5" in text and "ms" in text
-    with pytest.raises(Exception, match="cap"):
-        client.predict(list(KNOWN_PARAMS), api_name="/measure_latency")
-
-
-def test_compare_architectures_endpoint(client):
-    table, plot = client.predict("multiply-adds", api_name="/compare_architectures")
-    assert len(table["data"]) == 10
-    assert plot is not None
-
-
-def test_classify_digit_endpoint(client, artifacts):
-    from gradio_client import handle_file
-    from PIL import Image
-
-    from apps.zoo.data import mnist_split
-
-    _, _, x_test, y_test = mnist_split()
-    path = artifacts / "zoo_digit.png"
-    Image.fromarray(255 - np.kron(x_test[1], np.ones((8, 8), np.uint8))).convert("RGB").save(path)
-    editor_value = {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
-    label, seen, plot = client.predict(editor_value, api_name="/classify_digit")
-    assert label["label"] == str(y_test[1])
+def test_the_catalogue_in_spec_is_the_models():
+    assert list(ARCHITECTURES) == spec.ARCHITECTURE_NAMES
+    assert spec.DEFAULT_ARCHITECTURE in ARCHITECTURES
 
 
 def test_counts_are_shown_in_human_units():
-    assert infer.human_count(1849688064, "MACs") == "1.85 G MACs"
-    assert infer.human_count(25557032) == "25.6 M"
-    assert infer.human_count(4200) == "4.2 k" and infer.human_count(850) == "850"
+    assert views.human_count(1849688064, "MACs") == "1.85 G MACs"
+    assert views.human_count(25557032) == "25.6 M"
+    assert views.human_count(4200) == "4.2 k" and views.human_count(850) == "850"
     d = infer.describe("ResNet-50")
-    summary = infer.summary_markdown(d)
+    summary = views.summary_markdown(d)
     assert "**25.6 M** (25,557,032)" in summary and "**4.09 G MACs**" in summary
-    table = infer.readable_table(d.layers)
-    assert table["MACs"].dtype.kind == "i"  # the numeric column stays, so it sorts as numbers
-    assert list(table.columns[4:8]) == ["params", "params (readable)", "MACs", "MACs (readable)"]
-    assert table.loc[table["MACs"].idxmax(), "MACs (readable)"].endswith(" M")
-    assert "params (readable)" in infer.readable_table(d.blocks)
+    assert str(d.macs) not in summary and f"{d.macs:,}" not in summary  # no raw multiply-add count
+    layers = views.layer_table(d)
+    assert list(layers.columns) == ["#", "layer", "type", "output shape", "parameters", "multiply-adds"]
+    assert layers.loc[d.layers["MACs"].idxmax(), "multiply-adds"].endswith(" M")
+    blocks = views.block_table(d)
+    assert blocks["share of parameters"].str.endswith("%").all()
+    table = views.comparison_table(infer.comparison())
+    assert len(table) == 10 and not table.astype(str).apply(lambda c: c.str.fullmatch(r"\d{7,}")).any().any()
+
+
+def test_block_shares_start_at_zero_and_add_up():
+    d = infer.describe("VGG-16")
+    fig = views.blocks_figure(d)
+    for ax in fig.axes:
+        assert ax.get_ylim()[0] == 0
+        assert sum(p.get_height() for p in ax.patches) == pytest.approx(100, abs=0.01)
+    # VGG-16's first fully connected layer holds most of its parameters: the sentence names it
+    assert "of the parameters" in views.summary_markdown(d)
+
+
+def test_the_comparison_plots_nine_imagenet_models_on_either_axis():
+    for axis in spec.X_AXES:
+        fig = views.comparison_figure(infer.comparison(), axis)
+        assert len(fig.axes[0].collections[0].get_offsets()) == 9
+    assert views.x_column("parameters") == "parameters" and views.x_column("anything") == "multiply-adds"
+
+
+def test_on_arrival_the_default_architecture_and_the_comparison_are_shown():
+    from apps.zoo import tab
+
+    layers, summary, blocks, plot = tab.default_architecture()
+    assert spec.DEFAULT_ARCHITECTURE in summary and len(layers) == len(infer.describe(spec.DEFAULT_ARCHITECTURE).layers)
+    assert len(blocks) and plot.plot.startswith("data:image/")  # encoded once, as gr.Plot sends it
+    table, comparison = tab.default_comparison()
+    assert len(table) == 10 and comparison.plot.startswith("data:image/")

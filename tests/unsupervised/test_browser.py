@@ -1,0 +1,35 @@
+"""The unsupervised tab in a real browser: every view shows its default pictures on arrival, and a
+click on the latent map decodes the point under it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import app_errors, open_tab
+
+
+def test_click_on_the_latent_map_decodes_that_point(page, artifacts):
+    open_tab(page, "Unsupervised family")
+    scatter = page.locator("#tab-unsupervised img").first
+    scatter.wait_for(timeout=90_000)  # shown on arrival
+    box = scatter.bounding_box()
+    assert box is not None
+    # a point inside the axes (left 10%..72%, bottom 10%..94% of the figure)
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    z1 = page.get_by_label("z₁")
+    page.wait_for_function("el => el.value !== '0'", arg=z1.element_handle(), timeout=90_000)
+    page.get_by_text("Nearest held-out images are").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(artifacts / "unsupervised_latent.png"), full_page=False)
+    assert float(z1.input_value()) != 0.0
+    assert not app_errors(page)
+
+
+@pytest.mark.parametrize("view, plots", [("rbm", 3), ("som", 4), ("dsn", 1)])
+def test_each_view_has_its_pictures_before_any_click(page, gallery, artifacts, view, plots):
+    page.goto(gallery + f"/?tab=unsupervised&view={view}")
+    shown = page.locator(f"#unsupervised-{view} .matplotlib img")
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
+                           arg=[f"#unsupervised-{view} .matplotlib img", plots], timeout=120_000)
+    page.screenshot(path=str(artifacts / f"unsupervised_{view}_arrival.png"), full_page=False)
+    assert shown.count() >= plots
+    assert not app_errors(page)
