@@ -22,23 +22,41 @@ import soundfile as sf
 import torch
 import torchaudio
 
+from apps.speech.spec import (
+    CLIP_SAMPLES,
+    COMMANDS,
+    F_MIN,
+    HOP_LENGTH,
+    LABELS,
+    MAX_INPUT_RATE,
+    MAX_SECONDS,
+    MIN_INPUT_RATE,
+    MIN_SECONDS,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    WIN_LENGTH,
+)
 from shared.errors import BadInput
 
-LABELS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"]
-FOLDER_TO_LABEL = {"_unknown_": "unknown", "_silence_": "silence"} | {w: w for w in LABELS[:10]}
-
-SAMPLE_RATE = 16_000
-CLIP_SAMPLES = SAMPLE_RATE  # the models hear exactly one second
-MAX_SECONDS = 30.0  # longer uploads are refused: scanning 10 minutes for one word is not what this is for
-MIN_SECONDS = 0.1   # shorter than any word
-MIN_INPUT_RATE, MAX_INPUT_RATE = 4_000, 192_000
-
-# Log-mel features: 25 ms windows every 10 ms, 40 mel bands up to 8 kHz -> [40, 101] per second.
-N_MELS, N_FFT, WIN_LENGTH, HOP_LENGTH = 40, 512, 400, 160
-N_FRAMES = CLIP_SAMPLES // HOP_LENGTH + 1
+FOLDER_TO_LABEL = {"_unknown_": "unknown", "_silence_": "silence"} | {w: w for w in COMMANDS}
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech_commands"
 AUDIO_SUFFIXES = (".flac", ".wav")
+
+
+class TooLong(BadInput):
+    """Audio over the MAX_SECONDS limit; `seconds` is its length, or None when only "over the limit" is known
+    (ffmpeg stops decoding just past the limit). A reader with its own wording catches this one."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        if seconds is None:
+            super().__init__(f"The clip is longer than the {MAX_SECONDS:.0f} s limit. "
+                             "Trim it to the part with the spoken word.")
+        else:
+            super().__init__(f"The clip is {seconds:.1f} s long; the limit is {MAX_SECONDS:.0f} s. "
+                             "Trim it to the part with the spoken word.")
 
 
 # ---------------------------------------------------------------- reading any audio file
@@ -59,7 +77,7 @@ def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError, TypeError):
         return _decode_with_ffmpeg(path)
     if info.samplerate > 0 and info.frames / info.samplerate > MAX_SECONDS:
-        raise BadInput(_too_long(info.frames / info.samplerate))  # refuse before reading it all
+        raise TooLong(info.frames / info.samplerate)  # refuse before reading it all
     try:
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as e:
@@ -85,14 +103,15 @@ def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
         raise BadInput("This file is not audio, or it is damaged: neither soundfile nor ffmpeg "
                        "could decode it. Upload a WAV, FLAC, OGG, MP3 or WebM recording.")
     if samples.size > MAX_SECONDS * SAMPLE_RATE:
-        raise BadInput(f"The clip is longer than the {MAX_SECONDS:.0f} s limit. "
-                       "Trim it to the part with the spoken word.")
+        raise TooLong(None)
     return samples[:, None].copy(), SAMPLE_RATE
 
 
-def _too_long(seconds: float) -> str:
-    return (f"The clip is {seconds:.1f} s long; the limit is {MAX_SECONDS:.0f} s. "
-            "Trim it to the part with the spoken word.")
+def read_waveform(path: str | Path | None) -> tuple[torch.Tensor, list[str]]:
+    """Any audio file -> mono float32 at 16 kHz and notes for the user (BadInput when unusable)."""
+    if path is None:
+        raise BadInput("No audio was given: record with the microphone, upload a file or pick an example.")
+    return prepare_waveform(*decode_audio(path))
 
 
 # ---------------------------------------------------------------- checking and normalising
@@ -120,7 +139,7 @@ def prepare_waveform(samples, sample_rate: int) -> tuple[torch.Tensor, list[str]
         raise BadInput(f"Sample rate {sample_rate} Hz is not supported; use {MIN_INPUT_RATE}–{MAX_INPUT_RATE} Hz.")
     seconds = samples.shape[0] / sample_rate
     if seconds > MAX_SECONDS:
-        raise BadInput(_too_long(seconds))
+        raise TooLong(seconds)
     if seconds < MIN_SECONDS:
         raise BadInput(f"The clip is only {seconds * 1000:.0f} ms long; a spoken word needs at least "
                        f"{MIN_SECONDS * 1000:.0f} ms.")
@@ -172,7 +191,7 @@ def loudest_window(wave: torch.Tensor) -> tuple[torch.Tensor, int]:
 
 _mel = torchaudio.transforms.MelSpectrogram(
     sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH, hop_length=HOP_LENGTH,
-    n_mels=N_MELS, f_min=20.0, f_max=SAMPLE_RATE / 2, power=2.0)
+    n_mels=N_MELS, f_min=F_MIN, f_max=SAMPLE_RATE / 2, power=2.0)
 
 
 def log_mel(waves: torch.Tensor) -> torch.Tensor:
@@ -188,16 +207,6 @@ def log_mel(waves: torch.Tensor) -> torch.Tensor:
         mean = spec.mean(dim=(-2, -1), keepdim=True)
         std = spec.std(dim=(-2, -1), keepdim=True)
         return (spec - mean) / (std + 1e-5)
-
-
-def mel_band_edges_hz() -> np.ndarray:
-    """Centre frequency of each mel band (for labelling spectrogram axes)."""
-    mels = np.linspace(_hz_to_mel(20.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2)[1:-1]
-    return 700.0 * (10 ** (mels / 2595.0) - 1)
-
-
-def _hz_to_mel(hz: float) -> float:
-    return 2595.0 * np.log10(1.0 + hz / 700.0)
 
 
 # ---------------------------------------------------------------- the data set on disk

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from apps.speech.data import LABELS, N_MELS
+from apps.speech.spec import LABELS, N_MELS
 
 
 class ConvBlock(nn.Module):

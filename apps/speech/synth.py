@@ -20,9 +20,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from apps.speech import data
+from apps.speech import data, spec
 
-COMMANDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 # The other words of Speech Commands v0.02 (the `_unknown_` class); a synthetic voice never
 # says a command word under this label.
 OTHER_WORDS = ["backward", "bed", "bird", "cat", "dog", "eight", "five", "follow", "forward", "four",
@@ -59,7 +58,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     variants = espeak_variants()
-    jobs = [(w, w) for w in COMMANDS for _ in range(args.per_word)]
+    jobs = [(w, w) for w in spec.COMMANDS for _ in range(args.per_word)]
     jobs += [("_unknown_", rng.choice(OTHER_WORDS)) for _ in range(args.per_word)]
     failed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,11 +74,11 @@ def main(argv=None):
             finally:
                 raw.unlink(missing_ok=True)
             # Resample to 16 kHz and keep (at most) the loudest second, as for real clips.
-            clip = data.loudest_window(wave)[0] if wave.shape[0] > data.CLIP_SAMPLES else wave
+            clip = data.loudest_window(wave)[0] if wave.shape[0] > spec.CLIP_SAMPLES else wave
             name = f"{word}_synth{n:05d}_nohash_0.wav" if folder == "_unknown_" else f"synth{n:05d}_nohash_0.wav"
             dest = args.out / folder / name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(str(dest), clip.numpy(), data.SAMPLE_RATE)
+            sf.write(str(dest), clip.numpy(), spec.SAMPLE_RATE)
     print(f"{len(failed)} draws failed, e.g. {failed[:3]}")
     print(f"wrote {len(list(args.out.glob('*/*.wav')))} clips under {args.out}")
 

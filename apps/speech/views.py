@@ -1,11 +1,13 @@
-"""The "inside the models" pictures as plain RGB arrays (numpy + PIL, no matplotlib figure, no Gradio).
+"""What the speech tab shows, drawn from infer's and scores' dataclasses (no torch, no Gradio).
 
-    waveform_image(result)        # [H, W, 3] uint8: the whole clip, the second the models heard shaded
-    time_frequency_image(result)  # [H, W, 3] uint8: log-mel spectrogram, then CNN and GRU evidence,
-                                  # stacked on one time axis (s) with frequency ticks (Hz)
+    waveform_image(wave, start)              # [H, W, 3] uint8: the whole clip, the second the models heard shaded
+    time_frequency_image(features, ...)      # [H, W, 3] uint8: log-mel spectrogram, then each model's evidence,
+                                             # stacked on one time axis (s) with frequency ticks (Hz)
+    notes_markdown(result, order)            # the answer's sentence: agreement, time, notes
+    comparison_markdown(standings())         # the models side by side, figures a new voice can expect
 
-A matplotlib figure costs 100-300 ms to render to PNG; these cost a few ms, keep labelled axes,
-and line the three time-frequency views up so they can be compared column by column.
+The pictures are plain RGB arrays (numpy + PIL): a matplotlib figure costs 100-300 ms to render to
+PNG, these a few ms, with labelled axes, and the time-frequency views line up column by column.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import functools
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from apps.speech import data
+from apps.speech import spec
 
 BACKGROUND = (255, 255, 255)
 INK = (40, 40, 40)
@@ -24,8 +26,11 @@ WAVE_COLOUR = (31, 119, 180)      # matplotlib's tab:blue
 WINDOW_COLOUR = (255, 127, 14)    # tab:orange
 
 FRAME_PX, BAND_PX = 6, 3          # one 10 ms frame -> 6 px wide, one mel band -> 3 px tall
-LEFT, RIGHT, TITLE_H, BOTTOM = 60, 78, 22, 40
-PANEL_W, PANEL_H = data.N_FRAMES * FRAME_PX, data.N_MELS * BAND_PX
+# Text of 12-15 px: the image is shown at up to its own width, and stays legible on a projector.
+TICK, LABEL, TITLE = 12, 13, 15
+LEFT, RIGHT, TITLE_H, BOTTOM = 66, 84, 26, 46
+WAVE_TOP = 26                     # the waveform's title strip
+PANEL_W, PANEL_H = spec.N_FRAMES * FRAME_PX, spec.N_MELS * BAND_PX
 WIDTH = LEFT + PANEL_W + RIGHT
 
 
@@ -58,8 +63,8 @@ def _colour_bar(draw: ImageDraw.ImageDraw, image: Image.Image, x: int, y: int, l
     ramp = _colour(np.linspace(1.0, 0.0, PANEL_H), lut)[:, None, :].repeat(10, axis=1)
     image.paste(Image.fromarray((ramp * 255).round().astype(np.uint8)), (x, y))
     draw.rectangle([x, y, x + 9, y + PANEL_H - 1], outline=FAINT)
-    draw.text((x + 14, y), top, fill=INK, font=_font(11))
-    draw.text((x + 14, y + PANEL_H - 12), bottom, fill=INK, font=_font(11))
+    draw.text((x + 14, y), top, fill=INK, font=_font(LABEL))
+    draw.text((x + 14, y + PANEL_H - LABEL - 2), bottom, fill=INK, font=_font(LABEL))
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -86,26 +91,26 @@ def time_frequency_image(features: np.ndarray, attributions: dict[str, np.ndarra
     height = len(panels) * (TITLE_H + PANEL_H) + BOTTOM
     image = Image.new("RGB", (WIDTH, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    centres = data.mel_band_edges_hz()
+    centres = spec.mel_band_centres_hz()
     for i, (title, rgb, lut, top, bottom) in enumerate(panels):
         y = i * (TITLE_H + PANEL_H) + TITLE_H
-        draw.text((LEFT, y - TITLE_H + 4), title, fill=INK, font=_font(13))
-        draw.text((4, y - TITLE_H + 6), "freq (Hz)", fill=FAINT, font=_font(10))
+        draw.text((LEFT, y - TITLE_H + 4), title, fill=INK, font=_font(TITLE))
+        draw.text((4, y - TITLE_H + 8), "Hz", fill=FAINT, font=_font(TICK))
         image.paste(Image.fromarray(_cells(rgb)), (LEFT, y))
-        for band in range(0, data.N_MELS, 8):  # frequency ticks: mel bands are closer together at the bottom
+        for band in range(0, spec.N_MELS, 8):  # frequency ticks: mel bands are closer together at the bottom
             row = y + PANEL_H - (band + 0.5) * BAND_PX
             draw.line([LEFT - 4, row, LEFT - 1, row], fill=INK)
-            draw.text((LEFT - 6, row), f"{centres[band]:.0f}", fill=INK, font=_font(10), anchor="rm")
+            draw.text((LEFT - 6, row), f"{centres[band]:.0f}", fill=INK, font=_font(TICK), anchor="rm")
         _colour_bar(draw, image, LEFT + PANEL_W + 10, y, lut, top, bottom)
     axis_y = height - BOTTOM
-    for frame in range(0, data.N_FRAMES, 10):
+    for frame in range(0, spec.N_FRAMES, 10):
         x = LEFT + (frame + 0.5) * FRAME_PX
         draw.line([x, axis_y, x, axis_y + (5 if frame % 20 == 0 else 3)], fill=INK)
         if frame % 20 == 0:
-            draw.text((x, axis_y + 7), f"{frame * data.HOP_LENGTH / data.SAMPLE_RATE:.1f}", fill=INK,
-                      font=_font(10), anchor="mt")
-    draw.text((LEFT + PANEL_W // 2, axis_y + 22), "time in the window (s), one column = 10 ms",
-              fill=INK, font=_font(11), anchor="mt")
+            draw.text((x, axis_y + 7), f"{frame * spec.HOP_LENGTH / spec.SAMPLE_RATE:.1f}", fill=INK,
+                      font=_font(TICK), anchor="mt")
+    draw.text((LEFT + PANEL_W // 2, axis_y + 26), "time in the window (s), one column = 10 ms",
+              fill=INK, font=_font(LABEL), anchor="mt")
     return np.asarray(image)
 
 
@@ -116,22 +121,22 @@ def _tick_step(seconds: float) -> float:
     return 10.0
 
 
-def waveform_image(wave: np.ndarray, window_start: int, sample_rate: int = data.SAMPLE_RATE,
+def waveform_image(wave: np.ndarray, window_start: int, sample_rate: int = spec.SAMPLE_RATE,
                    plot_h: int = 110) -> np.ndarray:
     """The whole clip as a min/max envelope, the one-second window the models heard shaded orange."""
     wave = np.asarray(wave, dtype=np.float32)
     n = len(wave)
     seconds = n / sample_rate
-    top_h, bottom_h = 22, 34
+    top_h, bottom_h = WAVE_TOP, 40
     image = Image.new("RGB", (WIDTH, top_h + plot_h + bottom_h), BACKGROUND)
     draw = ImageDraw.Draw(image, "RGBA")
     x0, y0 = LEFT, top_h
-    draw.text((x0, 4), "Waveform (16 kHz mono); shaded: the second the models heard", fill=INK, font=_font(13))
+    draw.text((x0, 4), "Waveform (16 kHz mono); shaded: the second the models heard", fill=INK, font=_font(TITLE))
 
     def x_of(sample: float) -> float:
         return x0 + sample / max(n, 1) * PANEL_W
 
-    start, end = max(window_start, 0), min(window_start + data.CLIP_SAMPLES, n)
+    start, end = max(window_start, 0), min(window_start + spec.CLIP_SAMPLES, n)
     draw.rectangle([x_of(start), y0, x_of(end), y0 + plot_h], fill=WINDOW_COLOUR + (64,))
     peak = float(np.abs(wave).max()) or 1.0
     mid = y0 + plot_h / 2
@@ -143,13 +148,13 @@ def waveform_image(wave: np.ndarray, window_start: int, sample_rate: int = data.
     draw.rectangle([x0, y0, x0 + PANEL_W, y0 + plot_h], outline=FAINT)
     for value, y in ((peak, y0 + 4), (0.0, mid), (-peak, y0 + plot_h - 4)):
         draw.line([x0 - 4, y, x0 - 1, y], fill=INK)
-        draw.text((x0 - 6, y), f"{value:+.2f}" if value else "0", fill=INK, font=_font(10), anchor="rm")
+        draw.text((x0 - 6, y), f"{value:+.2f}" if value else "0", fill=INK, font=_font(TICK), anchor="rm")
     step = _tick_step(seconds)
     for k in range(int(seconds / step + 1e-9) + 1):
         x = x_of(k * step * sample_rate)
         draw.line([x, y0 + plot_h, x, y0 + plot_h + 4], fill=INK)
-        draw.text((x, y0 + plot_h + 6), f"{k * step:g}", fill=INK, font=_font(10), anchor="mt")
-    draw.text((x0 + PANEL_W // 2, y0 + plot_h + 20), "time in your clip (s)", fill=INK, font=_font(11), anchor="mt")
+        draw.text((x, y0 + plot_h + 6), f"{k * step:g}", fill=INK, font=_font(TICK), anchor="mt")
+    draw.text((x0 + PANEL_W // 2, y0 + plot_h + 22), "time in your clip (s)", fill=INK, font=_font(LABEL), anchor="mt")
     return np.asarray(image)
 
 
@@ -157,5 +162,56 @@ def warm() -> None:
     """Load the colour maps and fonts (matplotlib's import is the slow part) before the first request."""
     for name in ("magma", "inferno"):
         _lut(name)
-    for size in (10, 11, 13):
+    for size in (TICK, LABEL, TITLE):
         _font(size)
+
+
+# ---------------------------------------------------------------- sentences and tables
+
+def _percent(x: float) -> str:
+    return f"{x * 100:.1f} %"
+
+
+def notes_markdown(result, order: list[str]) -> str:
+    """The answer in a sentence (do the models agree?), this run's times, and the input's notes."""
+    tops = {name: result.top(name) for name in order}
+    if len(set(tops.values())) == 1:
+        who = "Both models" if len(order) == 2 else f"All {len(order)} models"
+        head = f"{who} hear **{tops[order[0]]}**."
+    else:
+        head = "The models disagree: " + ", ".join(
+            f"{name.upper()} hears **{top}** ({result.predictions[name][top]:.0%})" for name, top in tops.items()) + "."
+    timing = "This run: " + ", ".join(f"{name.upper()} {result.latency_ms[name]:.0f} ms" for name in order) \
+        + " (forward pass only)."
+    notes = "\n".join(f"- {note}" for note in result.notes)
+    return "\n\n".join(part for part in (head, timing, notes) if part)
+
+
+def goal_sentence(standing) -> str:
+    """"goal ≥ 90 % on new voices: 88.2 % — not yet" for one model."""
+    verdict = "reached" if standing.accuracy >= spec.GOAL else "not yet"
+    return f"goal ≥ {spec.GOAL * 100:.0f} % on new voices: {_percent(standing.accuracy)} — {verdict}"
+
+
+def comparison_markdown(standings) -> str:
+    """The models side by side: what a new voice can expect (95 % interval), size, time per clip;
+    then, in words, the goal and the higher test figures and why they are not the headline."""
+    if not standings:
+        return "The model cards are missing, so there are no figures to compare."
+    rows = ["| model | right on new voices (95 % interval) | size · time per clip |", "|---|---|---|"]
+    for s in standings:
+        latency = f" · {s.latency_ms:.0f} ms" if s.latency_ms is not None else ""
+        rows.append(f"| **{s.title}** | **{_percent(s.accuracy)}** ({_percent(s.interval[0])}–{_percent(s.interval[1])}) "
+                    f"| {s.params / 1000:.0f} k parameters, {s.size_bytes / 1024:.0f} KB{latency} |")
+    best = standings[0]
+    lines = ["\n".join(rows),
+             f"**{best.title}** answers first: it is right most often on voices it never heard "
+             f"({best.basis})."]
+    lines.append("; ".join(f"{s.title}: {goal_sentence(s)}" for s in standings) + ".")
+    optimistic = [s for s in standings if s.optimistic is not None]
+    if optimistic:
+        figures = ", ".join(f"{s.title} {_percent(s.optimistic)}" for s in optimistic)
+        clips = optimistic[0].optimistic_clips
+        lines.append(f"On the {clips} clips of this project's own test speakers they score higher ({figures}), but "
+                     "those clips helped choose the recipe, so that figure is optimistic for a new voice.")
+    return "\n\n".join(lines)

@@ -1,8 +1,7 @@
-"""Speech commands tab: audio pipeline, bad input, shipped accuracy, and the API end to end."""
+"""Speech commands: audio pipeline, bad input, the shipped models and their cards, the views."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,12 +11,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from apps.speech import data, infer
+from apps.speech import data, infer, scores, spec
 from shared.errors import BadInput
 
-DATA = Path(__file__).parent / "data" / "speech"
-LABELS_BY_FILE = json.loads((DATA / "labels.json").read_text())
-YES_CLIP = DATA / "yes_b49caed3_nohash_2.flac"
+DATA = spec.ASSETS_DIR
+LABELS_BY_FILE = spec.clip_labels()
+YES_CLIP = spec.DEFAULT_CLIP
 
 
 def tone(freq: float, seconds: float, rate: int, amplitude: float = 0.5) -> np.ndarray:
@@ -35,8 +34,8 @@ def dominant_freq(wave: np.ndarray, rate: int) -> float:
 @pytest.mark.parametrize("rate", [8_000, 22_050, 44_100, 48_000])
 def test_resampling_keeps_duration_and_pitch(rate):
     wave, notes = data.prepare_waveform(tone(440.0, 1.5, rate), rate)
-    assert wave.shape[0] == pytest.approx(1.5 * data.SAMPLE_RATE, abs=2)
-    assert dominant_freq(wave.numpy(), data.SAMPLE_RATE) == pytest.approx(440.0, abs=2)
+    assert wave.shape[0] == pytest.approx(1.5 * spec.SAMPLE_RATE, abs=2)
+    assert dominant_freq(wave.numpy(), spec.SAMPLE_RATE) == pytest.approx(440.0, abs=2)
     assert any("Resampled" in n for n in notes)
 
 
@@ -53,7 +52,7 @@ def test_stereo_and_int_pcm_become_mono_float():
 def test_short_clip_is_centred_in_one_second():
     burst = torch.ones(4000) * 0.3
     window, start = data.loudest_window(burst)
-    assert window.shape == (data.CLIP_SAMPLES,)
+    assert window.shape == (spec.CLIP_SAMPLES,)
     assert start == -6000 and window[6000:10000].eq(0.3).all() and window[:6000].eq(0).all()
 
 
@@ -66,9 +65,9 @@ def test_long_clip_window_finds_the_word():
     long[at:at + len(word)] += word
     wave, _ = data.prepare_waveform(long, rate)
     window, start = data.loudest_window(wave)
-    assert window.shape == (data.CLIP_SAMPLES,)
+    assert window.shape == (spec.CLIP_SAMPLES,)
     loud = np.flatnonzero(np.abs(word) > 0.5 * np.abs(word).max())  # the word's core, in clip samples
-    assert start <= at + loud.min() and at + loud.max() < start + data.CLIP_SAMPLES
+    assert start <= at + loud.min() and at + loud.max() < start + spec.CLIP_SAMPLES
     result = infer.recognize_samples(long, rate, with_attributions=False)
     assert result.top("cnn") == "yes" or result.top("gru") == "yes"
     assert any("most speech energy" in n for n in result.notes)
@@ -78,7 +77,7 @@ def test_features_are_gain_invariant():
     word, _ = sf.read(YES_CLIP, dtype="float32")
     quiet = data.log_mel(torch.from_numpy(word)[None] * 0.05)
     loud = data.log_mel(torch.from_numpy(word)[None])
-    assert quiet.shape == (1, data.N_MELS, data.N_FRAMES)
+    assert quiet.shape == (1, spec.N_MELS, spec.N_FRAMES)
     assert torch.allclose(quiet, loud, atol=0.05)
 
 
@@ -104,7 +103,7 @@ def test_recognize_other_rates_and_stereo_file(tmp_path):
         path = tmp_path / f"yes_{target}_stereo.wav"
         sf.write(path, np.stack([resampled, resampled * 0.8], axis=1), target)
         result = infer.recognize(path, with_attributions=False)
-        assert set(result.predictions["cnn"]) == set(data.LABELS)
+        assert set(result.predictions["cnn"]) == set(spec.LABELS)
         assert "yes" in (result.top("cnn"), result.top("gru"))
 
 
@@ -182,7 +181,7 @@ def test_loud_clipped_and_over_full_scale_audio_is_handled(tmp_path):
     sf.write(path, clipped, rate)
     result = infer.recognize(path, with_attributions=False)
     assert any("clipped" in n for n in result.notes)
-    assert set(result.predictions["gru"]) == set(data.LABELS)
+    assert set(result.predictions["gru"]) == set(spec.LABELS)
     over = tmp_path / "over_full_scale.wav"
     sf.write(over, word * 50.0, rate, subtype="FLOAT")  # float WAV beyond +-1
     result = infer.recognize(over, with_attributions=False)
@@ -192,7 +191,7 @@ def test_loud_clipped_and_over_full_scale_audio_is_handled(tmp_path):
 
 # ---------------------------------------------------------------- models and their cards
 
-@pytest.mark.parametrize("name", infer.MODEL_NAMES)
+@pytest.mark.parametrize("name", spec.MODEL_NAMES)
 def test_shipped_model_reaches_its_card_on_held_out_speakers(name):
     """The shipped clips are test-split speakers; the card records the accuracy on exactly them."""
     model, card = infer.load_model(name)
@@ -200,26 +199,56 @@ def test_shipped_model_reaches_its_card_on_held_out_speakers(name):
                for f, label in LABELS_BY_FILE.items()]
     assert np.mean(correct) >= card["metrics"]["shipped_sample_acc"] - 1e-3  # the card rounds to 4 places
     assert sum(p.numel() for p in model.parameters()) * 4 <= 1_000_000  # each model at most 1 MB
-    assert card["labels"] == data.LABELS
+    assert card["labels"] == spec.LABELS
 
 
-def test_comparison_table_shows_each_cards_held_out_speaker_accuracy():
-    """The tab's table: test accuracy from each card, and no val figure where val trained the model."""
-    from apps.speech import tab
-    cards = {name.upper(): infer.load_model(name)[1] for name in infer.MODEL_NAMES}
-    table = tab._comparison_markdown(cards)
-    for name, card in cards.items():
-        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
-        assert f"{card['metrics']['test_acc_heldout_speakers']:.1%}" in row
-        val = card["metrics"]["val_acc_heldout_speakers"]
-        assert (f"{val:.1%}" if val is not None else "(trained on val)") in row
+def test_cards_headline_is_what_a_new_voice_gets():
+    """No card claims more than a new voice gets: the headline is the new-voice figure, its interval
+    is the Wilson interval of its clips, and the higher test-split figure is labelled optimistic."""
+    for name in spec.MODEL_NAMES:
+        card = scores.card_of(name)
+        metrics = card["metrics"]
+        assert card["headline_metric"] == "new_voice_acc"
+        assert metrics["new_voice_acc"] <= metrics["test_acc_heldout_speakers"]
+        for figure, interval, clips in (("new_voice_acc", "new_voice_ci95", "new_voice_clips"),
+                                        ("test_acc_heldout_speakers", "test_ci95", "test_clips")):
+            correct = round(metrics[figure] * metrics[clips])
+            assert metrics[interval] == pytest.approx(scores.wilson_interval(correct, metrics[clips]), abs=1e-4)
+            assert metrics[interval][0] < metrics[figure] < metrics[interval][1]
+        assert any("Optimistic" in note for note in card["notes"])
+
+
+def test_wilson_interval_matches_a_known_value():
+    low, high = scores.wilson_interval(81, 263)  # statsmodels proportion_confint(method="wilson"): 0.2553, 0.3662
+    assert (round(low, 3), round(high, 3)) == (0.255, 0.366)
+    with pytest.raises(ValueError):
+        scores.wilson_interval(0, 0)
+
+
+def test_comparison_shows_new_voice_figures_in_a_learners_words():
+    """The tab's table: each card's new-voice figure with its interval, best first; the goal in words;
+    no tracker vocabulary."""
+    from apps.speech import views
+
+    standings = scores.standings()
+    assert [s.accuracy for s in standings] == sorted((s.accuracy for s in standings), reverse=True)
+    assert scores.answer_order()[0] == standings[0].model
+    table = views.comparison_markdown(standings)
+    for s in standings:
+        row = next(line for line in table.splitlines() if line.startswith(f"| **{s.title}**"))
+        assert f"{s.accuracy * 100:.1f} %" in row and f"{s.interval[0] * 100:.1f} %" in row
+        verdict = "reached" if s.accuracy >= spec.GOAL else "not yet"
+        assert f"goal ≥ 90 % on new voices: {s.accuracy * 100:.1f} % — {verdict}" in table
+    assert "optimistic" in table
+    for jargon in ("trained on val", "NOT met", "Target", "python -m", "val_acc"):
+        assert jargon not in table
 
 
 def test_attributions_cover_the_spectrogram():
     result = infer.recognize(YES_CLIP)
-    for name in infer.MODEL_NAMES:
+    for name in spec.MODEL_NAMES:
         attribution = result.attributions[name]
-        assert attribution.shape == (data.N_MELS, data.N_FRAMES)
+        assert attribution.shape == (spec.N_MELS, spec.N_FRAMES)
         assert np.isfinite(attribution).all() and attribution.min() >= 0 and attribution.max() > 0
     assert abs(sum(result.predictions["cnn"].values()) - 1) < 1e-4
 
@@ -243,12 +272,12 @@ def test_waveform_image_shades_the_second_the_models_heard(tmp_path):
     result = infer.recognize(path, with_attributions=False)
     image = views.waveform_image(result.wave, result.window_start)
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
-    seconds = len(result.wave) / data.SAMPLE_RATE
+    seconds = len(result.wave) / spec.SAMPLE_RATE
 
     def column(t: float) -> int:
         return int(views.LEFT + t / seconds * views.PANEL_W)
 
-    top_row = 22 + 2  # just inside the plot, above the waveform trace
+    top_row = views.WAVE_TOP + 2  # just inside the plot, above the waveform trace
     inside = image[top_row, column(result.window_start / rate + 0.5)]
     outside = image[top_row, column(0.5)]
     assert tuple(outside) == views.BACKGROUND
@@ -279,50 +308,10 @@ def test_explanation_uses_the_same_window_as_the_prediction(tmp_path):
     gru, cnn, notes = tab.recognize_speech(str(path))
     waveform, time_frequency, (rate, window) = tab.explain_speech(str(path))
     answer = infer.recognize(path, with_attributions=False)
-    assert rate == data.SAMPLE_RATE and window.shape == (data.CLIP_SAMPLES,)
+    assert rate == spec.SAMPLE_RATE and window.shape == (spec.CLIP_SAMPLES,)
     np.testing.assert_array_equal(window, (answer.window * 32767).astype("int16"))
-    assert "most speech energy" in notes and f"{answer.window_start / data.SAMPLE_RATE:.2f}" in notes
+    assert "most speech energy" in notes and f"{answer.window_start / spec.SAMPLE_RATE:.2f}" in notes
     explained = infer.recognize(path)
-    assert {n: explained.top(n) for n in infer.MODEL_NAMES} == {"cnn": max(cnn, key=cnn.get),
+    assert {n: explained.top(n) for n in spec.MODEL_NAMES} == {"cnn": max(cnn, key=cnn.get),
                                                                  "gru": max(gru, key=gru.get)}
     assert waveform.ndim == 3 and time_frequency.ndim == 3
-
-
-# ---------------------------------------------------------------- the served API
-
-def test_api_recognize_speech(client):
-    from gradio_client import handle_file
-
-    outputs = client.predict(handle_file(str(YES_CLIP)), api_name="/recognize_speech")
-    assert len(outputs) == 3  # GRU label, CNN label, notes: the pictures come from /explain_speech
-    label = outputs[0]
-    assert label["label"] == "yes"
-    assert {c["label"] for c in label["confidences"]} <= set(data.LABELS)
-    assert outputs[1]["label"] in data.LABELS  # the CNN's answer
-    gru_answer = infer.recognize(YES_CLIP, with_attributions=False).top("gru")
-    assert label["label"] == gru_answer  # the first label is the GRU's, the more accurate model
-    assert "Both models hear" in outputs[2] or "disagree" in outputs[2]
-
-
-def test_api_explain_speech(client):
-    from gradio_client import handle_file
-    from PIL import Image
-
-    waveform, time_frequency, heard = client.predict(handle_file(str(YES_CLIP)), api_name="/explain_speech")
-    assert Image.open(waveform).size[0] == Image.open(time_frequency).size[0] > 500
-    assert Image.open(time_frequency).size[1] > 300
-    window, rate = sf.read(heard)
-    assert rate == data.SAMPLE_RATE and window.shape[0] == data.CLIP_SAMPLES
-    expected = infer.recognize(YES_CLIP, with_attributions=False).window
-    np.testing.assert_allclose(window, expected, atol=2e-4)
-
-
-def test_api_bad_input_then_keeps_serving(client, tmp_path):
-    from gradio_client import handle_file
-
-    bad = _write_bad(tmp_path, "all_zeros")
-    for endpoint in ("/recognize_speech", "/explain_speech"):
-        with pytest.raises(Exception, match="silent"):
-            client.predict(handle_file(str(bad)), api_name=endpoint)
-    outputs = client.predict(handle_file(str(DATA / "stop_9b3ea809_nohash_0.flac")), api_name="/recognize_speech")
-    assert outputs[0]["label"] in data.LABELS
