@@ -15,6 +15,7 @@ and whatever 2-D layout the model knows it learned from the data (position_simil
     last_layer_attention(model, images)          # (B, heads, 7, 7): per head, last layer
     position_similarity(model)                   # (49, 49) cosine similarity
     position_similarity_maps(model)              # (7, 7, 7, 7): [r, c] is patch (r, c)'s map
+    position_locality(model)                     # {"near": ..., "far": ...} mean similarities
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from shared.checkpoints import load_checkpoint
 from shared.lazy import load_once
 
 __all__ = ["CHECKPOINT", "GRID", "PATCH", "ViTConfig", "ViT", "load_vit", "classify",
-           "attention_rollout", "last_layer_attention", "position_similarity", "position_similarity_maps"]
+           "attention_rollout", "last_layer_attention", "position_similarity", "position_similarity_maps",
+           "position_locality"]
 
 
 @dataclass(frozen=True)
@@ -70,28 +72,26 @@ class PatchEmbedding(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention; keeps the last attention weights when asked (for the views)."""
+    """Multi-head self-attention; returns its attention weights too when asked (for the views)."""
 
     def __init__(self, cfg: ViTConfig):
         super().__init__()
         self.heads = cfg.heads
         self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim)
         self.out = nn.Linear(cfg.dim, cfg.dim)
-        self.keep_weights = False
-        self.weights: torch.Tensor | None = None   # (B, heads, T, T) after a forward with keep_weights
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:      # (B, T, D)
+    def forward(self, x: torch.Tensor, need_weights: bool = False):   # (B, T, D)
         b, t, d = x.shape
         q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         # q, k, v: (B, heads, T, D/heads)
-        if self.keep_weights:
+        weights = None
+        if need_weights:
             weights = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(-1)   # (B, h, T, T)
-            self.weights = weights
             y = weights @ v
         else:
-            y = F.scaled_dot_product_attention(q, k, v)       # same numbers, fused
-        y = y.transpose(1, 2).reshape(b, t, d)                 # (B, T, D): heads side by side
-        return self.out(y)
+            y = F.scaled_dot_product_attention(q, k, v)       # the same numbers, fused
+        y = self.out(y.transpose(1, 2).reshape(b, t, d))       # (B, T, D): heads side by side, mixed
+        return (y, weights) if need_weights else y
 
 
 class MLP(nn.Sequential):
@@ -112,6 +112,11 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:      # (B, T, D) -> (B, T, D)
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
+
+    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y, weights = self.attn(self.norm1(x), need_weights=True)
+        x = x + y
+        return x + self.mlp(self.norm2(x)), weights           # (B, T, D), (B, heads, T, T)
 
 
 class ViT(nn.Module):
@@ -175,19 +180,12 @@ def classify(model: ViT, images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def attention_weights(model: ViT, images: torch.Tensor) -> list[torch.Tensor]:
-    """Every layer's attention weights, [(B, heads, T, T)] * depth (T = 1 + patches).
-
-    Uses its own copies of the attention modules' flag, so call it on a model no other thread is
-    running at the same moment (the tab's model lock)."""
-    attns = [block.attn for block in model.blocks]
-    for a in attns:
-        a.keep_weights = True
-    try:
-        model(images)
-        return [a.weights for a in attns]
-    finally:
-        for a in attns:
-            a.keep_weights, a.weights = False, None
+    """Every layer's attention weights, [(B, heads, T, T)] * depth (T = 1 + patches)."""
+    x, weights = model.tokens(images), []
+    for block in model.blocks:
+        x, w = block.forward_with_attention(x)
+        weights.append(w)
+    return weights
 
 
 def attention_rollout(model: ViT, images: torch.Tensor) -> torch.Tensor:
@@ -233,3 +231,15 @@ def position_similarity_maps(model: ViT) -> torch.Tensor:
 
 
 assert N_PATCHES == ViTConfig().grid ** 2
+
+
+def position_locality(model: ViT) -> dict[str, float]:
+    """Mean position-embedding similarity of side-by-side patches and of patches at least 3 apart
+    (Chebyshev distance): 'near' well above 'far' means the model learned the 2-D layout."""
+    g = model.cfg.grid
+    rows, cols = torch.meshgrid(torch.arange(g), torch.arange(g), indexing="ij")
+    rows, cols = rows.flatten(), cols.flatten()
+    distance = torch.maximum((rows[:, None] - rows).abs(), (cols[:, None] - cols).abs())
+    manhattan = (rows[:, None] - rows).abs() + (cols[:, None] - cols).abs()
+    sim = position_similarity(model)
+    return {"near": round(sim[manhattan == 1].mean().item(), 3), "far": round(sim[distance >= 3].mean().item(), 3)}
