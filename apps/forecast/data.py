@@ -18,12 +18,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from apps.forecast import spec
+from apps.forecast.spec import MAX_FILE_BYTES, MAX_POINTS, MAX_ROWS, ROW_ORDER
 from shared.errors import BadInput
 
 QUANTILES = (0.1, 0.5, 0.9)  # lower, median, upper: an 80% prediction interval
-MAX_FILE_BYTES = 25 * 1024 * 1024  # the app's upload limit (app.MAX_FILE_SIZE), enforced here too for API users
-MAX_ROWS = 200_000  # more rows than this is not a series to fit in 30 s on a laptop CPU
-MAX_POINTS = 1_500  # the models and baselines use the last this-many points (ETS on more takes too long)
 MIN_TRAIN_WINDOWS = 20  # fewer training windows than this and the LSTM learns nothing useful
 
 
@@ -105,61 +104,34 @@ def _stock(symbol: str) -> pd.Series:
     return pd.Series(df["price"].to_numpy(), index=pd.PeriodIndex(pd.to_datetime(df["date"]), freq="M"))
 
 
-STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
-
-# name -> (loader, settings, checkpoint stem, description). Why each setting:
-#  co2      m=12: the yearly plant cycle; L=48 reads four cycles; H=24 two years ahead. It only
-#           ever rises, so no level feature (later levels were never seen in training).
-#  elnino   m=12: sea-surface temperature follows the seasons; El Niño years ride on top.
-#  sunspots m=11: the ~11-year Schwabe cycle (its length wanders 9-14 years, so no calendar
-#           features: step mod 11 would drift out of phase); L=44 = four cycles.
-#  seattle  m=365: daily maxima follow the year; L=90 days plus day-of-year features.
-#  stocks   m=1: prices have no season; the honest baseline is "same as last month" (random walk).
-#           log prices: changes are relative. One model is trained on all five symbols; no
-#           level feature (a price level says little about next month's change).
-BUNDLED: dict[str, tuple] = {
-    "co2 (Mauna Loa, monthly ppm)": (_co2, dict(period=12, window=48, horizon=24, unit="ppm", level_feature=False),
-                                     "co2", "statsmodels.datasets.co2"),
-    "El Niño (sea temperature, monthly °C)": (_elnino, dict(period=12, window=48, horizon=12, unit="°C"),
-                                              "elnino", "statsmodels.datasets.elnino"),
-    "sunspots (yearly activity)": (_sunspots, dict(period=11, window=44, horizon=11, phase_features=False),
-                                   "sunspots", "statsmodels.datasets.sunspots"),
-    "Seattle max temperature (daily °C)": (_seattle, dict(period=365, window=90, horizon=30, unit="°C"),
-                                           "seattle", "vega_datasets seattle-weather temp_max"),
-    **{f"stock price {s} (monthly $)": (lambda s=s: _stock(s),
-                                        dict(period=1, window=24, horizon=12, transform="log", unit="$",
-                                             level_feature=False),
-                                        "stocks", f"vega_datasets stocks ({s})")
-       for s in STOCK_SYMBOLS},
+# name -> loader; spec.BUNDLED says how each series is prepared and which checkpoints read it.
+LOADERS = {
+    "co2 (Mauna Loa, monthly ppm)": _co2,
+    "El Niño (sea temperature, monthly °C)": _elnino,
+    "sunspots (yearly activity)": _sunspots,
+    "Seattle max temperature (daily °C)": _seattle,
+    **{f"stock price {s} (monthly $)": (lambda s=s: _stock(s)) for s in spec.STOCK_SYMBOLS},
 }
-
-DATA_LICENSES = {
-    "co2": "Public domain (NOAA/Scripps, via statsmodels)",
-    "elnino": "Public domain (NOAA, via statsmodels)",
-    "sunspots": "Public domain (SIDC/NOAA, via statsmodels)",
-    "seattle": "Public domain (NOAA GHCN, via vega-datasets, BSD-3-Clause package)",
-    "stocks": "vega-datasets sample data (BSD-3-Clause package)",
-}
+assert LOADERS.keys() == spec.BUNDLED.keys()
 
 
 def bundled_names() -> list[str]:
-    return list(BUNDLED)
+    return list(spec.BUNDLED)
 
 
 def checkpoint_stem(name: str) -> str:
-    return BUNDLED[name][2]
+    return spec.BUNDLED[name].stem
 
 
 def load_bundled(name: str) -> Series:
-    if name not in BUNDLED:
-        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(BUNDLED)}.")
-    loader, settings, _, _ = BUNDLED[name]
-    s = loader().astype(float)
-    return Series(name=name, values=s.to_numpy(), index=s.index, **settings)
+    if name not in spec.BUNDLED:
+        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(spec.BUNDLED)}.")
+    s = LOADERS[name]().astype(float)
+    return Series(name=name, values=s.to_numpy(), index=s.index, **spec.BUNDLED[name].settings)
 
 
 def bundled_for_checkpoint(stem: str) -> list[Series]:
-    return [load_bundled(n) for n in BUNDLED if BUNDLED[n][2] == stem]
+    return [load_bundled(n) for n, b in spec.BUNDLED.items() if b.stem == stem]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,16 +240,8 @@ def split_origins(n: int, window: int, horizon: int) -> tuple[np.ndarray, np.nda
     return train_origins, val_origins, test_start
 
 
-def min_length(window: int, horizon: int) -> int:
-    """Shortest series that leaves MIN_TRAIN_WINDOWS training windows after a validation window
-    and the test block: L + 3H + MIN_TRAIN_WINDOWS - 1 (one validation origin spans H targets)."""
-    return window + 3 * horizon + MIN_TRAIN_WINDOWS - 1
-
-
 # ----------------------------------------------------------------------------------------------
 # CSV uploads
-
-ROW_ORDER = "(none: use row order)"
 
 @dataclass(frozen=True)
 class Grid:
@@ -434,7 +398,7 @@ def _sample_lines(raw: bytes, complete: bool) -> list[str]:
         cut = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
         if cut < 0:
             raise BadInput(f"The first line of the file is longer than {SAMPLE_BYTES // 1024} KB: this is not a "
-                           "CSV of a time series (expected a header such as `date,value`).")
+                           "CSV of a time series (expected a header such as date,value).")
         raw = raw[:cut]
     try:
         text = raw.decode("utf-8-sig")
@@ -529,18 +493,18 @@ def detect_columns(df: pd.DataFrame) -> tuple[str, str]:
         if len(filled) and _numeric(filled).notna().mean() >= 0.5:
             return date_col, col
     raise BadInput("No column of numbers was found. The CSV needs a value column, e.g. "
-                   "`date,value` then rows like `2020-01-01,12.5`.")
+                   "a header such as date,value, then rows such as 2020-01-01,12.5.")
 
 
-def series_from_table(df: pd.DataFrame, date_col: str = "auto", value_col: str = "auto",
+def series_from_table(df: pd.DataFrame, date_col: str = spec.AUTO, value_col: str = spec.AUTO,
                       horizon: int | None = None, period: int | None = None, name: str = "your series") -> Series:
     """Turn an uploaded table into a regular Series, stating every correction in `notes`."""
     notes: list[str] = []
     auto_date, auto_value = (None, None)
-    if date_col in (None, "", "auto") or value_col in (None, "", "auto"):
+    if date_col in (None, "", spec.AUTO) or value_col in (None, "", spec.AUTO):
         auto_date, auto_value = detect_columns(df)
-    date_col = auto_date if date_col in (None, "", "auto") else date_col
-    value_col = auto_value if value_col in (None, "", "auto") else value_col
+    date_col = auto_date if date_col in (None, "", spec.AUTO) else date_col
+    value_col = auto_value if value_col in (None, "", spec.AUTO) else value_col
     for col in (date_col, value_col):
         if col != ROW_ORDER and col not in df.columns:
             raise BadInput(f"Column {col!r} is not in the file; its columns are: {', '.join(df.columns)}.")

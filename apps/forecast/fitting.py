@@ -6,7 +6,6 @@ loss and best-epoch rule as the bundled ones, only a shorter time budget.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,7 +14,7 @@ import torch
 
 from apps.forecast import data
 from apps.forecast.model import Forecaster, pinball_loss
-from shared.training import TrainResult, fit, set_seed
+from shared.training import KeepBest, TrainResult, fit, set_seed
 
 HIDDEN = 32
 BATCH_SIZE = 64
@@ -62,10 +61,14 @@ def train_forecaster(series_list: list[data.Series], cell: str, *, epochs: int =
     model = Forecaster(cell, hidden=HIDDEN, horizon=horizon)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
 
+    keep = KeepBest("val_loss", mode="min")
+    epochs_started = -1  # fit() calls shuffled_batches once up front to count the steps
+
     def shuffled_batches():
-        if best["evals"] - best["epoch"] >= PATIENCE:
+        nonlocal epochs_started
+        if keep.evaluations - keep.evaluation >= PATIENCE:
             return []  # early stop: the remaining epochs run no steps (fit has no stop hook)
-        best["trained"] += 1
+        epochs_started += 1
         order = torch.randperm(len(train_x), generator=generator)
         return [(train_x[idx], train_y[idx]) for idx in order.split(BATCH_SIZE)]
 
@@ -73,22 +76,15 @@ def train_forecaster(series_list: list[data.Series], cell: str, *, epochs: int =
         x, y = batch
         return pinball_loss(m(x), y, data.QUANTILES)
 
-    best = {"val_loss": float("inf"), "state": copy.deepcopy(model.state_dict()), "epoch": 0, "evals": 0,
-            "trained": -1}  # fit() calls shuffled_batches once up front to count the steps
-
     def evaluate(m):
-        val_loss = pinball_loss(m(val_x), val_y, data.QUANTILES).item()
-        best["evals"] += 1
-        if val_loss < best["val_loss"]:
-            best.update(val_loss=val_loss, state=copy.deepcopy(m.state_dict()), epoch=best["evals"])
-        return {"val_loss": val_loss}
+        return keep.evaluated(m, {"val_loss": pinball_loss(m(val_x), val_y, data.QUANTILES).item()})
 
     result = fit(model, optimizer, shuffled_batches, loss_fn, epochs=epochs, time_limit_s=time_limit_s,
                  evaluate=evaluate, log_every=10**9, clip_grad_norm=1.0, on_progress=on_progress,
                  should_stop=should_stop)
-    model.load_state_dict(best["state"])
-    model.eval()
-    return Fitted(model, scalers, result, best["val_loss"], best["epoch"], max(best["trained"], 0))
+    keep.restore(model)
+    best_loss = keep.value if keep.value is not None else float("inf")
+    return Fitted(model, scalers, result, best_loss, keep.evaluation, max(epochs_started, 0))
 
 
 @torch.no_grad()

@@ -1,9 +1,12 @@
 """Forecasts, backtests and gate traces: pure functions that tab.py, tests and train.py call.
+Each returns a dataclass; views.py turns them into figures and sentences.
 
     report = forecast_dataset("co2 (Mauna Loa, monthly ppm)", horizon=24)
     report.future          # DataFrame: date, forecast, lower, upper (the LSTM's 80% interval)
     report.metrics         # MAE / MASE of LSTM, GRU, seasonal naive, ETS on the held-out window
+    report.gates           # the LSTM's gates and cell state while it read the last window
     report = forecast_csv("my.csv", horizon=12)   # fits an LSTM and a GRU on the file (<= 30 s)
+    info = inspect_csv("my.csv")                  # what was detected in it, before any fitting
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from apps.forecast import data
+from apps.forecast import data, spec
 from apps.forecast.metrics import (
     coverage,
     ets_forecast,
@@ -26,24 +29,17 @@ from apps.forecast.metrics import (
     seasonal_naive,
     seasonal_naive_quantiles,
 )
+from apps.forecast.spec import CELLS, FORECAST_WEIGHTS, STEMS
 from shared import validate
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card
+from shared.checkpoints import load_checkpoint, read_card
 from shared.errors import BadInput, Cancelled, CheckpointError
 from shared.lazy import load_once
 
-FORECAST_WEIGHTS = WEIGHTS_DIR / "forecast"
-STEMS = ("co2", "elnino", "sunspots", "seattle", "stocks")
-CELLS = ("lstm", "gru")
-FIT_BUDGET_S = 30.0  # an uploaded series: LSTM + GRU + ETS together, on a 2-core CPU
 ETS_RESERVE_S = 3.0  # kept back from the networks: their set-up, last validation, the backtest (ETS is fitted before them)
 LSTM_SHARE = 0.6  # of the networks' time; the GRU gets the rest
-MAX_HORIZON = data.MAX_POINTS  # what the horizon box accepts at all; each series allows less (max_horizon)
 COMBINED = "mean of LSTM and ETS"  # a fifth candidate for uploads: the average of the two forecasts
 BUNDLED_REPORTS = 32  # cached backtests of bundled series: the 9 default horizons + recent others
-
-
-def checkpoint_paths() -> list:
-    return [FORECAST_WEIGHTS / f"{stem}_{cell}.safetensors" for stem in STEMS for cell in CELLS]
+PREVIEW_ROWS = 8  # rows of an upload shown as it was read
 
 
 @dataclass
@@ -66,14 +62,14 @@ def load_models(stem: str) -> Models:
         loaded[cell] = model.eval()
         cards[cell] = card
     scalers = {name: data.Scaler(**s) for name, s in cards["lstm"]["scalers"].items()}
-    # The card records the preprocessing it was trained with; data.py must still agree.
-    for name, (_, settings, series_stem, _) in data.BUNDLED.items():
-        if series_stem != stem:
+    # The card records the preprocessing it was trained with; spec.py must still agree.
+    for name, bundled in spec.BUNDLED.items():
+        if bundled.stem != stem:
             continue
-        changed = {k: v for k, v in settings.items() if k != "unit" and cards["lstm"].get(k) != v}
+        changed = {k: v for k, v in bundled.settings.items() if k != "unit" and cards["lstm"].get(k) != v}
         if changed or name not in scalers:
             raise CheckpointError(f"weights/forecast/{stem}_*.safetensors were trained with other settings "
-                                  f"than apps/forecast/data.py now uses for {name!r} ({changed or 'no scaler'}). "
+                                  f"than apps/forecast/spec.py now gives for {name!r} ({changed or 'no scaler'}). "
                                   f"Rebuild them with: {cards['lstm']['command']}")
     return Models(loaded["lstm"], loaded["gru"], scalers, cards)
 
@@ -83,43 +79,71 @@ def load_all() -> None:
     for name in data.bundled_names():
         load_models(data.checkpoint_stem(name))
     for name in data.bundled_names():
-        _bundled_report(name, data.BUNDLED[name][1]["horizon"])
+        _bundled_report(name, spec.BUNDLED[name].horizon)
 
 
 # ----------------------------------------------------------------------------------------------
 
 @dataclass
+class Backtest:
+    """The last H points hidden from every method, forecast and scored."""
+    origin: int                        # the first hidden step
+    truth: np.ndarray                  # (H,) the hidden values
+    forecasts: dict[str, np.ndarray]   # "lstm" / "gru" -> (H, 3) lower, median, upper
+    baselines: dict[str, np.ndarray]   # "seasonal naive" / "ETS" -> (H,) point forecasts
+    table: pd.DataFrame                # one row per method: MAE, MASE, 80% interval coverage
+
+
+@dataclass
 class Report:
     series: data.Series
     horizon: int
-    future: pd.DataFrame          # date, forecast, lower, upper (LSTM) for the next H steps
+    future: pd.DataFrame          # date, forecast, lower, upper of the served method for the next H steps
     future_gru: pd.DataFrame
     metrics: pd.DataFrame         # one row per method on the held-out window
-    backtest: dict                # origin, truth, forecasts and baselines (arrays)
-    gate_origin: int
+    backtest: Backtest
+    gates: dict[str, np.ndarray]  # the LSTM reading the last window: input/forget/output/cell/hidden, (L, D) each
     notes: list[str] = field(default_factory=list)
     served: str = "LSTM"          # the method whose forecast `future` holds
-    validation: dict = field(default_factory=dict)  # method -> MASE on the validation block (uploads)
+    validation: dict[str, float] = field(default_factory=dict)  # method -> MASE on the validation block (uploads)
     future_lstm: pd.DataFrame | None = None  # when `future` is not the LSTM's
     future_baseline: np.ndarray | None = None  # (H, 3) of the served baseline, for the figure
 
-    def figures(self, models: Models):
-        from apps.forecast import plots
+    @property
+    def gate_origin(self) -> int:
+        """The gates are traced on the window the forecast of the future reads: it ends at the last point."""
+        return len(self.series)
 
-        s, h, b = self.series, self.horizon, self.backtest
-        backtest_fig = plots.backtest_figure(s, b["origin"], h, b["forecasts"], b["baselines"])
-        lstm = self.future if self.future_lstm is None else self.future_lstm
-        future = {"lstm": lstm[["lower", "forecast", "upper"]].to_numpy(),
-                  "gru": self.future_gru[["lower", "forecast", "upper"]].to_numpy()}
-        if self.future_baseline is not None:
-            future[self.served] = self.future_baseline
-        forecast_fig = plots.forecast_figure(s, h, future)
-        gates_fig = plots.gates_figure(s, self.gate_origin, gate_trace(models, s, self.gate_origin))
-        return backtest_fig, forecast_fig, gates_fig
+    @property
+    def bundled(self) -> bool:
+        return not self.validation
+
+
+@dataclass
+class CsvInfo:
+    """What an upload holds, as read: before anything is fitted."""
+    columns: list[str]
+    date: str              # the detected date column, or spec.ROW_ORDER
+    value: str             # the detected value column
+    period: int            # suggested season length (1 = none)
+    horizon: int           # suggested horizon
+    max_horizon: int       # the longest this series allows
+    points: int            # after placing it on its grid (gaps added, the last MAX_POINTS kept)
+    step: str              # one step, readable ("hour", "month"), or "row"
+    notes: list[str]       # corrections made while reading it
+    preview: pd.DataFrame  # the first rows as read, to show the file's shape
+
+
+@dataclass
+class Goals:
+    """The tab's two goals, measured on the shipped checkpoints (read from their cards)."""
+    per_series: dict[str, dict]   # series name -> its card's backtest row
+    mean_mase_lstm: float
+    mean_mase_ets: float
 
 
 def run_backtest(series: data.Series, models: Models, horizon: int,
-                 ets: tuple[np.ndarray, str] | None = None) -> tuple[pd.DataFrame, dict]:
+                 ets: tuple[np.ndarray, str] | None = None) -> Backtest:
     """Hide the last `horizon` points, forecast them with every method, score each one.
 
     MASE's scale is the seasonal naive's in-sample error on the history before the hidden block.
@@ -144,8 +168,7 @@ def run_backtest(series: data.Series, models: Models, horizon: int,
     for label, values in ((naive_label, baselines["seasonal naive"]), (ets_label, ets_values)):
         rows.append({"method": label, "MAE": mae(truth, values), "MASE": mase(truth, values, history, m),
                      "80% interval coverage": np.nan})
-    table = pd.DataFrame(rows)
-    return table, {"origin": origin, "truth": truth, "forecasts": forecasts, "baselines": baselines}
+    return Backtest(origin, truth, forecasts, baselines, pd.DataFrame(rows))
 
 
 def future_table(series: data.Series, quantiles: np.ndarray) -> pd.DataFrame:
@@ -158,12 +181,12 @@ def make_report(series: data.Series, models: Models, horizon: int, notes: list[s
                 ets: tuple[np.ndarray, str] | None = None) -> Report:
     from apps.forecast.fitting import predict
 
-    metrics, backtest = run_backtest(series, models, horizon, ets)
+    backtest = run_backtest(series, models, horizon, ets)
     scaler = models.scalers[series.name]
     n = len(series)
     future = {cell: predict(getattr(models, cell), series, scaler, n, horizon) for cell in CELLS}
     return Report(series, horizon, future_table(series, future["lstm"]), future_table(series, future["gru"]),
-                  metrics, backtest, gate_origin=n, notes=notes)
+                  backtest.table, backtest, gate_trace(models, series, n), notes=notes)
 
 
 def gate_trace(models: Models, series: data.Series, origin: int) -> dict[str, np.ndarray]:
@@ -177,21 +200,7 @@ def gate_trace(models: Models, series: data.Series, origin: int) -> dict[str, np
 
 
 # ----------------------------------------------------------------------------------------------
-# The two entry points
-
-def check_horizon(horizon, most: int) -> int:
-    try:
-        h = float(horizon)
-    except (TypeError, ValueError):
-        raise BadInput(f"The horizon must be a whole number of steps, not {horizon!r}.") from None
-    if not np.isfinite(h) or h != int(h):
-        raise BadInput(f"The horizon must be a whole number of steps, not {horizon!r}.")
-    if h < 1:
-        raise BadInput("The horizon must be at least 1 step.")
-    if h > most:
-        raise BadInput(f"The horizon can be at most {most} steps here.")
-    return int(h)
-
+# The entry points
 
 @functools.lru_cache(maxsize=BUNDLED_REPORTS)
 def _bundled_report(name: str, horizon: int) -> Report:
@@ -202,37 +211,39 @@ def _bundled_report(name: str, horizon: int) -> Report:
     return make_report(series, load_models(data.checkpoint_stem(name)), horizon, [])
 
 
-def forecast_dataset(name: str, horizon) -> tuple[Report, Models]:
-    """Backtest + forecast a bundled series with its shipped LSTM and GRU (horizon <= trained H)."""
-    if name not in data.BUNDLED:
-        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(data.BUNDLED)}.")
-    trained_h = data.BUNDLED[name][1]["horizon"]
+def check_dataset_horizon(name: str, horizon) -> int:
+    """The horizon for a bundled series: 1 up to what its checkpoints were trained for (empty: that)."""
+    if name not in spec.BUNDLED:
+        raise BadInput(f"Unknown series {name!r}. Choose one of: {', '.join(spec.BUNDLED)}.")
+    trained = spec.BUNDLED[name].horizon
     if horizon is None or horizon == "":
-        horizon = trained_h
+        return trained
     try:
-        h = check_horizon(horizon, trained_h)
+        return validate.integer(horizon, 1, trained, "the horizon")
     except BadInput as e:
-        if "at most" in str(e):
-            raise BadInput(f"The shipped models for this series forecast at most {trained_h} steps. "
-                           "For a longer horizon, download the series as CSV and fit your own below.") from None
-        raise
-    return _bundled_report(name, h), load_models(data.checkpoint_stem(name))
+        raise BadInput(f"{e} The shipped models for this series forecast at most {trained} steps ahead; "
+                       "for a longer horizon, fit your own models on a CSV in the 'Your own CSV' view.") from None
 
 
-def inspect_csv(path) -> dict:
+def forecast_dataset(name: str, horizon) -> Report:
+    """Backtest + forecast a bundled series with its shipped LSTM and GRU (horizon <= trained H)."""
+    return _bundled_report(name, check_dataset_horizon(name, horizon))
+
+
+def inspect_csv(path) -> CsvInfo:
     """What the UI shows after an upload: columns, the detected ones, suggested period and horizon."""
     df = data.read_table(path)
     date_col, value_col = data.detect_columns(df)
     series = data.series_from_table(df, date_col, value_col)
-    return {"columns": list(df.columns), "date": date_col, "value": value_col, "period": series.period,
-            "horizon": series.horizon, "points": len(series), "step": series.step,
-            "max_horizon": data.max_horizon(len(series), series.period),
-            "notes": list(series.notes)}
+    return CsvInfo(columns=list(df.columns), date=date_col, value=value_col, period=series.period,
+                   horizon=series.horizon, max_horizon=data.max_horizon(len(series), series.period),
+                   points=len(series), step=series.step, notes=list(series.notes),
+                   preview=df.head(PREVIEW_ROWS))
 
 
-def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto", period=0,
+def forecast_csv(path, horizon, date_col: str = spec.AUTO, value_col: str = spec.AUTO, period=0,
                  on_progress: Callable[[float, str], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> tuple[Report, Models]:
+                 should_stop: Callable[[], bool] | None = None) -> Report:
     """Fit an LSTM and a GRU on an uploaded CSV (30 s for everything), backtest, and forecast with
     the method that did best on the validation block (see choose_on_validation).
 
@@ -246,10 +257,10 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
 
     start = time.monotonic()  # the budget counts reading the file too
     df = data.read_table(path)
-    period = 0 if period in (None, "") else validate.integer(period, 0, data.MAX_POINTS // 3, "the seasonal period")
+    period = 0 if period in (None, "") else spec.SEASONAL_PERIOD.check(period)
     probe = data.series_from_table(df, date_col, value_col, horizon=None, period=period or None)
     most = max(1, data.max_horizon(len(probe), probe.period))
-    h = probe.horizon if horizon in (None, "") else validate.integer(horizon, 1, MAX_HORIZON, "the horizon")
+    h = probe.horizon if horizon in (None, "") else spec.CSV_HORIZON.check(horizon)
     if h > most:
         raise BadInput(f"The horizon can be at most {most} steps for this series of {len(probe)} points "
                        f"(asked for {h}): a longer one leaves fewer than {data.MIN_TRAIN_WINDOWS} training "
@@ -265,7 +276,7 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
     ets_test, _ = ets_quantiles(series.values[:n - h], m, h, reuse=fitted_ets)
     ets_future, _ = ets_quantiles(series.values, m, h, reuse=fitted_ets)
     check_stop()
-    deadline = start + FIT_BUDGET_S - ETS_RESERVE_S
+    deadline = start + spec.FIT_BUDGET_S - ETS_RESERVE_S
     fitted = {}
     for cell, share in (("lstm", (0.1, 0.6)), ("gru", (0.6, 0.95))):
         left = deadline - time.monotonic()
@@ -305,9 +316,9 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
         report.future = future_table(series, future)
     elif served == "GRU":
         report.future_lstm, report.future = report.future, report.future_gru
-    test_q = {"LSTM": report.backtest["forecasts"]["lstm"], "GRU": report.backtest["forecasts"]["gru"],
+    test_q = {"LSTM": report.backtest.forecasts["lstm"], "GRU": report.backtest.forecasts["gru"],
               "seasonal naive": seasonal_naive_quantiles(series.values[:n - h], m, h), "ETS": ets_test,
-              COMBINED: (report.backtest["forecasts"]["lstm"] + ets_test) / 2}[served]
+              COMBINED: (report.backtest.forecasts["lstm"] + ets_test) / 2}[served]
     truth, history = series.values[n - h:], series.values[:n - h]
     served_row = {"method": f"served: {served} (best on validation)", "MAE": mae(truth, test_q[:, 1]),
                   "MASE": mase(truth, test_q[:, 1], history, m),
@@ -316,7 +327,7 @@ def forecast_csv(path, horizon, date_col: str = "auto", value_col: str = "auto",
     table["validation MASE"] = [validation["LSTM"], validation["GRU"], validation["seasonal naive"],
                                 validation["ETS"], validation[served]]
     report.metrics = table
-    return report, models
+    return report
 
 
 def choose_on_validation(series: data.Series, horizon: int, candidates: dict[str, np.ndarray]) -> dict[str, float]:
@@ -329,104 +340,12 @@ def choose_on_validation(series: data.Series, horizon: int, candidates: dict[str
     return {name: mase(truth, q[:, 1], history, m) for name, q in candidates.items()}
 
 
-def verdict(report: Report, card_summary: dict | None = None) -> str:
-    """Plain sentences on how the LSTM did on this window, and the tab's targets when known."""
-    table = report.metrics.set_index("method")
-    lstm = table.loc["LSTM", "MASE"]
-    naive = table.iloc[2]["MASE"]
-    ets = table.iloc[3]["MASE"]
-    words = lambda a, b: "better than" if a < b else ("the same as" if a == b else "worse than")  # noqa: E731
-    lines = [f"On the held-out {report.horizon} steps the LSTM's MASE is **{lstm:.2f}**: "
-             f"{words(lstm, naive)} seasonal naive ({naive:.2f}) and {words(lstm, ets)} ETS ({ets:.2f}). "
-             f"Its 80% interval held {table.loc['LSTM', '80% interval coverage']:.0%} of the true values."]
-    caution = random_walk_sentence(report.metrics, _step_word(report.series))
-    if caution:
-        lines.append(caution)
-    lost_to = [name for name, value in (("seasonal naive", naive), ("ETS", ets)) if lstm > value]
-    if lost_to:
-        lines.append(f"**The LSTM loses to {' and to '.join(lost_to)} on this backtest.** A small network fitted "
-                     "on one short series often does: simple methods are hard to beat.")
-    if report.validation:
-        scores = ", ".join(f"{k} {v:.2f}" for k, v in report.validation.items())
-        served_test = table.iloc[-1]["MASE"]
-        lines.append(f"The forecast table shows **{report.served}**: the method with the lowest MASE on the "
-                     f"validation block, the {report.horizon} steps just before the held-out ones ({scores}). "
-                     f"Chosen there, it scores **{served_test:.2f}** on the held-out steps.")
-    if card_summary:
-        lines.append(card_summary_text(card_summary))
-    return "\n\n".join(lines)
-
-
-def card_summary_text(summary: dict) -> str:
-    """The tab's two goals, measured on the shipped checkpoints, in a learner's words.
-
-    A goal reached only on series that no method can forecast (random-walk-like) says so.
-    """
-    avg_lstm, avg_ets = summary["mean_mase_lstm"], summary["mean_mase_ets"]
-    rows = summary["per_series"]
-    missed = [name for name, row in rows.items() if not row["lstm_beats_seasonal_naive"]]
-    unforecastable = [name for name, row in rows.items()
-                      if min(row[f"mase_{k}"] for k in ("lstm", "gru", "snaive", "ets") if f"mase_{k}" in row) >= 1]
-    first = ("Goal 1, the LSTM beats seasonal naive on every bundled series: "
-             + ("**reached**" if not missed else f"**not yet** (it loses on {', '.join(missed)})"))
-    if unforecastable and not missed:
-        first += (f", but on {len(unforecastable)} of them ({_short_list(unforecastable)}) no method beats "
-                  "'same as the last value' (MASE ≥ 1 for every method), so winning there is by a small margin "
-                  "on a random walk, not a forecast")
-    second = (f"Goal 2, the LSTM's mean MASE over the {len(rows)} bundled series no worse than ETS's: "
-              f"{avg_lstm:.3f} vs {avg_ets:.3f}, **{'reached' if avg_lstm <= avg_ets else 'not yet'}**")
-    return first + ". " + second + "."
-
-
-def _short_list(names: list[str]) -> str:
-    return ", ".join(name.split(" (")[0] for name in names)
-
-
-NOMINAL_COVERAGE = 0.8
-FAR_BELOW_NOMINAL = 0.3  # an 80 % interval that held under 50 % of the truth is said plainly
-
-
-def _step_word(series: data.Series) -> str:
-    if series.step:
-        return series.step
-    freq = getattr(series.index, "freqstr", "") or ""
-    return {"M": "month", "Y": "year", "A": "year", "D": "day", "W": "week", "Q": "quarter",
-            "H": "hour"}.get(freq[:1].upper(), "step")
-
-
-def random_walk_sentence(metrics: pd.DataFrame, step: str = "step") -> str:
-    """A sentence, from the backtest's numbers, for a series no method forecasts (empty otherwise).
-
-    Random-walk-like: every method's MASE is ≥ 1, i.e. none beats the one-step 'same as last {step}'
-    forecast's typical error. An interval that held far less than its nominal 80 % is also said.
-    """
-    table = metrics.set_index("method")
-    mase_values = table["MASE"].astype(float)
-    sentences = []
-    if len(mase_values) and (mase_values >= 1).all():
-        best_name, best = mase_values.idxmin(), mase_values.min()
-        sentences.append(
-            f"**These values move like a random walk: no method here forecasts better than 'same as last {step}'** "
-            f"(MASE ≥ 1 for every method, from {best:.2f} for {best_name} to {mase_values.max():.2f}). "
-            "On a series like this, differences between methods over a few held-out steps say little.")
-    coverage_column = "80% interval coverage"
-    if coverage_column in table:
-        low = table[coverage_column].dropna()
-        low = low[low < NOMINAL_COVERAGE - FAR_BELOW_NOMINAL]
-        if len(low):
-            held = " and ".join(f"the {name}'s held only {value:.0%}" for name, value in low.items())
-            sentences.append(f"The {NOMINAL_COVERAGE:.0%} interval should hold {NOMINAL_COVERAGE:.0%} of the true "
-                             f"values; {held}: the future was far less certain than the model's interval says.")
-    return " ".join(sentences)
-
-
-def targets_summary() -> dict:
-    """Both targets, measured on every bundled series at its trained horizon (read from the cards)."""
+def goals() -> Goals:
+    """Both goals, measured on every bundled series at its trained horizon (read from the cards)."""
     per_series = {}
     for stem in STEMS:
         card = read_card(FORECAST_WEIGHTS / f"{stem}_lstm.safetensors")  # JSON only: no torch needed
         for row in card["backtest"]:
             per_series[row["series"]] = row
-    return {"per_series": per_series,
-            "mean_mase_lstm": float(np.mean([r["mase_lstm"] for r in per_series.values()])),
-            "mean_mase_ets": float(np.mean([r["mase_ets"] for r in per_series.values()]))}
+    return Goals(per_series, float(np.mean([r["mase_lstm"] for r in per_series.values()])),
+                 float(np.mean([r["mase_ets"] for r in per_series.values()])))

@@ -18,9 +18,10 @@ import time
 import numpy as np
 import torch
 
-from apps.forecast import data, infer
+from apps.forecast import data, infer, spec
 from apps.forecast.fitting import HIDDEN, train_forecaster
 from shared.checkpoints import save_checkpoint
+from shared.training import card_command
 
 SEED = 0
 EPOCHS = 300
@@ -36,7 +37,7 @@ def train_stem(stem: str) -> None:
     series_list = data.bundled_for_checkpoint(stem)
     first = series_list[0]
     fitted, seconds = {}, {}
-    for cell in infer.CELLS:
+    for cell in spec.CELLS:
         start = time.monotonic()
         fitted[cell] = train_forecaster(
             series_list, cell, epochs=EPOCHS, time_limit_s=TIME_LIMIT_S, seed=SEED,
@@ -51,7 +52,7 @@ def train_stem(stem: str) -> None:
     models.scalers.update(fitted["gru"].scalers)  # identical: the same series and split
     rows = []
     for s in series_list:
-        table, _ = infer.run_backtest(s, models, s.horizon)
+        table = infer.run_backtest(s, models, s.horizon).table
         mase_of = dict(zip(["lstm", "gru", "snaive", "ets"], table["MASE"]))
         mae_of = dict(zip(["lstm", "gru", "snaive", "ets"], table["MAE"]))
         cover = dict(zip(["lstm", "gru"], table["80% interval coverage"]))
@@ -63,8 +64,8 @@ def train_stem(stem: str) -> None:
                      "lstm_beats_seasonal_naive": bool(mase_of["lstm"] < mase_of["snaive"])})
         print(table.round(3).to_string(index=False), flush=True)
 
-    names = ", ".join(BUNDLE_SOURCES[stem])
-    for cell in infer.CELLS:
+    names = ", ".join(b.source for b in spec.BUNDLED.values() if b.stem == stem)
+    for cell in spec.CELLS:
         f = fitted[cell]
         mean = lambda key: round(float(np.mean([r[key] for r in rows])), 4)  # noqa: E731
         card = {
@@ -73,7 +74,7 @@ def train_stem(stem: str) -> None:
                             f"-> linear head: {first.horizon} steps x quantiles {list(data.QUANTILES)} "
                             "(median + softplus gaps, never crossing); predicts the change from the last value",
             "data": names,
-            "data_license": data.DATA_LICENSES[stem],
+            "data_license": spec.DATA_LICENSES[stem],
             "metrics": {
                 f"backtest_MASE_{cell}": mean(f"mase_{cell}"),
                 "backtest_MASE_seasonal_naive": mean("mase_snaive"),
@@ -85,7 +86,7 @@ def train_stem(stem: str) -> None:
             "headline_metric": f"backtest_MASE_{cell}",
             "metrics_note": "Backtest = the last H points of each series, never trained or validated on; "
                             "MASE scaled by the seasonal naive's in-sample MAE; means over the series listed.",
-            "command": f"python -m apps.forecast.train --only {stem}",
+            "command": card_command(argv=["--only", stem]),  # one pair: what rebuilds this file
             "seed": SEED,
             "hidden": HIDDEN,
             "quantiles": list(data.QUANTILES),
@@ -98,7 +99,7 @@ def train_stem(stem: str) -> None:
             "torch_threads": torch.get_num_threads(),
             "backtest": rows,
         }
-        save_checkpoint(f.model.state_dict(), infer.FORECAST_WEIGHTS / f"{stem}_{cell}.safetensors", card)
+        save_checkpoint(f.model.state_dict(), spec.FORECAST_WEIGHTS / f"{stem}_{cell}.safetensors", card)
 
 
 def card_notes(cell: str, f, rows: list[dict]) -> list[str]:
@@ -117,19 +118,14 @@ def card_notes(cell: str, f, rows: list[dict]) -> list[str]:
     return notes
 
 
-BUNDLE_SOURCES: dict[str, list[str]] = {}
-for _name, (_, _, _stem, _source) in data.BUNDLED.items():
-    BUNDLE_SOURCES.setdefault(_stem, []).append(_source)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=infer.STEMS, nargs="*", help="train only these data sets")
+    parser.add_argument("--only", choices=spec.STEMS, nargs="*", help="train only these data sets")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.monotonic()
-    for stem in args.only or infer.STEMS:
+    for stem in args.only or spec.STEMS:
         train_stem(stem)
     print(f"done in {time.monotonic() - start:.0f} s")
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import torch
 
-NUM_LETTERS = 8                      # K: the answer is one of 8 letters
-NUM_NOISE = 4                        # noise symbols that fill the gap
-VOCAB_SIZE = NUM_LETTERS + NUM_NOISE  # token ids: letters 0..7, noise 8..11
-SYMBOL_NAMES = "ABCDEFGH" + "wxyz"   # how tokens are shown to learners
-CHANCE = 1 / NUM_LETTERS             # 12.5 %: what guessing gets
-ORDER_BLIND_BEST = CHANCE + (1 - CHANCE) / 2  # 56.25 %: the best any bag of tokens can do
-MIN_LENGTH, MAX_LENGTH = 3, 400      # lengths the app accepts (inspection)
-SHIPPED_LENGTHS = (10, 50, 100, 200)  # lengths train.py trains and ships checkpoints for
+from apps.memory.spec import (  # noqa: F401 - the task's constants, read as data.X by train.py and tests
+    CHANCE,
+    NUM_LETTERS,
+    NUM_NOISE,
+    ORDER_BLIND_BEST,
+    SYMBOL_NAMES,
+    VOCAB_SIZE,
+)
+
 TEST_SEED = 1234                     # held-out sequences (training never uses this seed)
 
 

@@ -1,6 +1,7 @@
 """What the tab, the tests and notebooks call: shipped models, inspection, live training.
 
-No Gradio here. Bad input raises shared.errors.BadInput with a message meant for the learner.
+No Gradio and no drawing here (views.py renders what these return). Bad input raises
+shared.errors.BadInput with a message meant for the learner.
 """
 
 from __future__ import annotations
@@ -10,57 +11,59 @@ import itertools
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 
-from apps.memory import data
-from apps.memory.model import CELL_NAMES, CELLS, SideBySide
-from apps.memory.train import ALL_KINDS, KINDS, NEW_KINDS, new_checkpoint_path, train_side_by_side
-from shared import validate
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint
+from apps.memory import data, spec
+from apps.memory.model import SideBySide
+from apps.memory.spec import ALL_KINDS, CELL_NAMES, CELLS, KINDS, NEW_KINDS, SHIPPED_LENGTHS
+from apps.memory.train import train_side_by_side
+from shared.checkpoints import load_checkpoint, read_card
 from shared.errors import BadInput
 from shared.lazy import load_once
-from shared.plots import line_plot
+from shared.watched import Watched
 
-LIVE_MIN_LENGTH, LIVE_MAX_LENGTH = 5, 200
-LIVE_SECONDS = 60          # the whole live run, evaluation included
-LIVE_MIN_SECONDS = 5
-LIVE_MAX_RUNS = 32         # different live runs training at once (identical settings share one run)
 LIVE_PARALLEL = min(4, os.cpu_count() or 2)  # runs computing at any moment; the rest take turns
 LIVE_SLICE_S = 0.25        # a run's turn, when others wait for one
 LIVE_NICE = 10             # live-training threads run at this nice value: answers to others come first
 LIVE_UPDATE_S_PER_RUN = 0.5  # a watcher's curves are redrawn at most every 0.5 s x the runs training
 LIVE_GRACE_S = 60          # a watcher gives up on a run this long past its budget (a hung worker)
 LIVE_MAX_STEPS = 5000      # more than 60 s allows on a laptop: time, not steps, ends the run
-GRADIENT_BATCH = 64        # gradient norms are averaged over this many held-out sequences
+LIVE_THREAD = "memory-live-train"
 
 
 # ---------------------------------------------------------------- shipped models
 
-def checkpoint_path(length: int):
-    return WEIGHTS_DIR / "memory" / f"L{length}.safetensors"
-
-
 @load_once
 def shipped_models(length: int) -> SideBySide:
-    """The six models trained at `length` (one of data.SHIPPED_LENGTHS), verified and in eval mode:
+    """The six models trained at `length` (one of spec.SHIPPED_LENGTHS), verified and in eval mode:
     RNN, LSTM, GRU and bag from L<L>.safetensors, transformer and CNN from nonrecurrent_L<L>."""
-    if length not in data.SHIPPED_LENGTHS:
-        raise BadInput(f"there are shipped models for L = {', '.join(map(str, data.SHIPPED_LENGTHS))}, "
-                       f"not L = {length}.")
-    state, _card = load_checkpoint(checkpoint_path(length))
-    new_state, _new_card = load_checkpoint(new_checkpoint_path(length))
+    length = trained_length(length)
+    state, _card = load_checkpoint(spec.recurrent_checkpoint(length))
+    new_state, _new_card = load_checkpoint(spec.nonrecurrent_checkpoint(length))
     side_by_side = SideBySide(ALL_KINDS, data.VOCAB_SIZE, data.NUM_LETTERS)
     side_by_side.models.load_state_dict({**state, **new_state})  # strict: every tensor of all six
     return side_by_side.eval()
 
 
+def trained_length(value) -> int:
+    """`value` as one of the shipped lengths; BadInput naming them otherwise."""
+    shipped = ", ".join(map(str, SHIPPED_LENGTHS))
+    try:
+        length = int(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"Pick a shipped length (L = {shipped}), not {value!r}.") from None
+    if length not in SHIPPED_LENGTHS:
+        raise BadInput(f"There are shipped models for L = {shipped}, not L = {value}.")
+    return length
+
+
 def load_models() -> None:
     """Load every shipped checkpoint."""
-    for length in data.SHIPPED_LENGTHS:
+    for length in SHIPPED_LENGTHS:
         shipped_models(length)
 
 
@@ -68,7 +71,7 @@ def load_models() -> None:
 def prime_training() -> None:
     """One tiny training step, so that the first live run does not spend its 60 s on one-off
     start-up costs (the optimizer's first import, kernel set-up: tens of seconds on a busy CPU)."""
-    train_side_by_side(LIVE_MIN_LENGTH, ALL_KINDS, max_steps=1, eval_size=8, eval_every=1)
+    train_side_by_side(spec.LIVE_LENGTH.low, ALL_KINDS, max_steps=1, eval_size=8, eval_every=1)
 
 
 def warm_up() -> None:
@@ -77,86 +80,122 @@ def warm_up() -> None:
     load_models()
 
 
-def shipped_curves(length: int):
-    """Held-out accuracy against training step for the shipped run at `length` (from its card)."""
-    from shared.checkpoints import read_card
+@dataclass(frozen=True)
+class Curve:
+    """Held-out accuracy of one model against its training step."""
+    steps: list[int]
+    accuracy: list[float]
+    hit_time_cap: bool = False
 
-    if int(length) not in data.SHIPPED_LENGTHS:
-        raise BadInput(f"There are shipped runs for L = {', '.join(map(str, data.SHIPPED_LENGTHS))}.")
-    card = read_card(checkpoint_path(int(length)))
-    history = card["history"]
-    steps = [row["step"] for row in history]
-    series = {CELL_NAMES[k]: [row[f"{k}_val_acc"] for row in history] for k in KINDS}
-    series["chance"] = [data.CHANCE] * len(history)
-    fig = line_plot(series, x=steps, title=f"How the shipped models learned at L = {length}",
-                    x_title=f"training step (batch of 32; {card['training']['seconds']:.0f} s in all)",
-                    y_title="held-out accuracy")
-    ax = fig.axes[0]
-    new_card = read_card(new_checkpoint_path(int(length)))  # trained alone, each with its own steps
-    for kind in NEW_KINDS:
-        rows = new_card["history"].get(kind, [])
-        capped = " (hit its time cap)" if new_card["training"][kind]["hit_time_cap"] else ""
-        ax.plot([r["step"] for r in rows], [r["val_acc"] for r in rows], label=CELL_NAMES[kind] + capped,
-                linestyle="--", marker=".")
-    ax.legend(fontsize=7)
-    ax.set_ylim(0, 1.05)
-    return fig
+
+@dataclass(frozen=True)
+class ShippedCurves:
+    """How the shipped models learned at one length: the recurrent four trained together, the
+    transformer and the CNN alone (each with its own steps)."""
+    length: int
+    seconds: float               # the recurrent run's training time
+    together: dict[str, Curve]   # rnn, lstm, gru, bag: one run, the same steps
+    alone: dict[str, Curve]      # transformer, cnn
+
+
+def shipped_curves(length) -> ShippedCurves:
+    """The shipped runs' learning curves at `length`, from their model cards."""
+    length = trained_length(length)
+    card, new_card = read_card(spec.recurrent_checkpoint(length)), read_card(spec.nonrecurrent_checkpoint(length))
+    steps = [row["step"] for row in card["history"]]
+    together = {k: Curve(steps, [row[f"{k}_val_acc"] for row in card["history"]]) for k in KINDS}
+    alone = {k: Curve([r["step"] for r in new_card["history"].get(k, [])],
+                      [r["val_acc"] for r in new_card["history"].get(k, [])],
+                      hit_time_cap=new_card["training"][k]["hit_time_cap"]) for k in NEW_KINDS}
+    return ShippedCurves(length, card["training"]["seconds"], together, alone)
 
 
 # ---------------------------------------------------------------- inspection
 
-def check_length(length, low: int, high: int, what: str) -> int:
-    try:
-        value = float(length)
-    except (TypeError, ValueError):
-        raise BadInput(f"{what} must be a whole number between {low} and {high}, not {length!r}.") from None
-    if not value.is_integer() or not low <= value <= high:
-        raise BadInput(f"{what} must be a whole number between {low} and {high}, not {length}.")
-    return int(value)
+@dataclass(frozen=True)
+class SampleSequence:
+    sequence: str   # as shown: first letter, the noise (long middles shortened), the decoy
+    answer: str     # the first letter
+    decoy: str      # the last letter
+    length: int
 
 
-def sample(length: int, seed: int = 0):
-    """GRADIENT_BATCH sequences of `length` from `seed`; the first one is the one shown."""
-    length = check_length(length, data.MIN_LENGTH, data.MAX_LENGTH, "The sequence length")
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise BadInput(f"The seed must be a whole number, not {seed!r}.") from None
-    if not 0 <= seed < 2**31:
-        raise BadInput("The seed must be between 0 and 2147483647.")
-    return data.make_batch(GRADIENT_BATCH, length, torch.Generator().manual_seed(seed))
+def _sequences(length: int, seed: int):
+    """spec.GRADIENT_BATCH sequences of `length` from `seed` (both already checked); the first is the one shown."""
+    return data.make_batch(spec.GRADIENT_BATCH, length, torch.Generator().manual_seed(seed))
 
 
-def inspect(trained_length: int, length: int, seed: int = 0) -> dict:
-    """Each shipped model's answer for the shown sequence and its accuracy on GRADIENT_BATCH like it.
+def _sample_of(tokens: torch.Tensor, targets: torch.Tensor) -> SampleSequence:
+    return SampleSequence(data.render(tokens[0]), data.SYMBOL_NAMES[int(targets[0])],
+                          data.SYMBOL_NAMES[int(tokens[0, -1])], int(tokens.shape[1]))
 
-    The fast path (what /inspect_memory returns): one fused forward pass per model, no autograd.
-    `explain` adds what the plots need (gradient norms, hidden states, gates).
-    """
-    try:
-        trained_length = int(trained_length)
-    except (TypeError, ValueError):
-        raise BadInput(f"Pick a shipped length ({data.SHIPPED_LENGTHS}), not {trained_length!r}.") from None
-    tokens, targets = sample(length, seed)  # validate the cheap inputs before loading anything
-    models = shipped_models(trained_length).models
-    out = _header(tokens, targets, trained_length)
+
+def sample(length, seed=spec.SEED.default) -> SampleSequence:
+    """One sequence of the task, drawn from `seed`: what a model sees and the answer it should give."""
+    length = spec.SAMPLE_LENGTH.check(length, "the sequence length")
+    seed = spec.SEED.check(seed, "the seed")
+    return _sample_of(*_sequences(length, seed))
+
+
+@dataclass(frozen=True)
+class Guess:
+    symbol: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Each shipped model's answer for the shown sequence and its accuracy on spec.GRADIENT_BATCH like it."""
+    sample: SampleSequence
+    trained_length: int
+    guesses: dict[str, list[Guess]]      # kind -> its top 3, most likely first
+    batch_accuracy: dict[str, float]     # kind -> share right on the spec.GRADIENT_BATCH sequences
+
+    def answer(self, kind: str) -> str:
+        return self.guesses[kind][0].symbol
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What happens inside the three recurrent cells on the same sequences as `answers`."""
+    answers: Inspection
+    grad_norms: dict[str, list[float]]   # kind -> ‖∂loss/∂state_t‖ for t = 0 … L-1, mean over the batch
+    hidden: dict[str, np.ndarray]        # kind -> (H, L) hidden states of the shown sequence
+    gates: dict[str, np.ndarray]         # "lstm_forget", "lstm_input", "gru_update" -> (H, L)
+
+    @property
+    def signal_reaching_start(self) -> dict[str, float]:
+        return {k: signal_reaching_start(v) for k, v in self.grad_norms.items()}
+
+
+def inspect(trained_at, length, seed=spec.SEED.default) -> Inspection:
+    """The fast path (what /inspect_memory returns): one fused forward pass per model, no autograd.
+    `explain` adds what the plots need (gradient norms, hidden states, gates)."""
+    trained_at = trained_length(trained_at)
+    length = spec.INPUT_LENGTH.check(length, "the sequence length")
+    seed = spec.SEED.check(seed, "the seed")  # the cheap inputs are checked before anything loads
+    tokens, targets = _sequences(length, seed)
+    models = shipped_models(trained_at).models
+    guesses, accuracy = {}, {}
     with torch.no_grad():
         for kind in ALL_KINDS:
-            _score(out, kind, models[kind](tokens), targets)
-    return out
+            logits = models[kind](tokens)
+            guesses[kind] = _top(logits[0])
+            accuracy[kind] = (logits.argmax(-1) == targets).float().mean().item()
+    return Inspection(_sample_of(tokens, targets), trained_at, guesses, accuracy)
 
 
-def explain(trained_length: int, length: int, seed: int = 0) -> dict:
+def explain(trained_at, length, seed=spec.SEED.default) -> Explanation:
     """`inspect`, plus what happens inside: the same models on the same sequences, step by step.
 
-    Adds ‖∂loss/∂h_t‖ for every t (for the LSTM, of its whole state (h_t, c_t); mean over
-    GRADIENT_BATCH sequences, real autograd through the unrolled cell), and the hidden states
+    ‖∂loss/∂h_t‖ for every t (for the LSTM, of its whole state (h_t, c_t); mean over
+    spec.GRADIENT_BATCH sequences, real autograd through the unrolled cell), and the hidden states
     and gate values for the shown sequence.
     """
-    out = inspect(trained_length, length, seed)  # validates, and the answers the UI already shows
-    tokens, targets = sample(length, seed)
-    models = shipped_models(out["trained_length"]).models
-    out.update(grad_norms={}, hidden={}, gates={})
+    answers = inspect(trained_at, length, seed)  # checks the inputs; the answers the UI already shows
+    tokens, targets = _sequences(answers.sample.length, spec.SEED.check(seed))
+    models = shipped_models(answers.trained_length).models
+    grad_norms, hidden, gates = {}, {}, {}
     for kind in CELLS:
         with torch.enable_grad():
             trace = models[kind].unroll(tokens)
@@ -169,30 +208,17 @@ def explain(trained_length: int, length: int, seed: int = 0) -> dict:
         steps = len(trace["h_list"])
         per_step = [torch.cat([grads[t], grads[steps + t]], dim=1) if kind == "lstm" else grads[t]
                     for t in range(steps)]
-        norms = torch.stack([g.norm(dim=1) for g in per_step], 1).mean(0)
-        out["grad_norms"][kind] = norms.tolist()
-        out["hidden"][kind] = trace["hidden"][0].T.numpy()          # (H, L) for the shown sequence
+        grad_norms[kind] = torch.stack([g.norm(dim=1) for g in per_step], 1).mean(0).tolist()
+        hidden[kind] = trace["hidden"][0].T.numpy()                  # (H, L) for the shown sequence
         for gate in ("forget", "input", "update"):
             if gate in trace:
-                out["gates"][f"{kind}_{gate}"] = trace[gate][0].T.numpy()  # (H, L)
-    return out
+                gates[f"{kind}_{gate}"] = trace[gate][0].T.numpy()   # (H, L)
+    return Explanation(answers, grad_norms, hidden, gates)
 
 
-def _header(tokens: torch.Tensor, targets: torch.Tensor, trained_length: int) -> dict:
-    return {"sequence": data.render(tokens[0]), "target": data.SYMBOL_NAMES[int(targets[0])],
-            "decoy": data.SYMBOL_NAMES[int(tokens[0, -1])], "length": int(tokens.shape[1]),
-            "trained_length": trained_length, "predictions": {}, "batch_accuracy": {}}
-
-
-def _score(out: dict, kind: str, logits: torch.Tensor, targets: torch.Tensor) -> None:
-    out["predictions"][kind] = _top(logits[0])
-    out["batch_accuracy"][kind] = (logits.argmax(-1) == targets).float().mean().item()
-
-
-def _top(logits: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
-    probs = logits.softmax(-1)
-    values, indices = probs.topk(k)
-    return [(data.SYMBOL_NAMES[int(i)], round(float(p), 4)) for p, i in zip(values, indices)]
+def _top(logits: torch.Tensor, k: int = 3) -> list[Guess]:
+    values, indices = logits.softmax(-1).topk(k)
+    return [Guess(data.SYMBOL_NAMES[int(i)], round(float(p), 4)) for p, i in zip(values, indices)]
 
 
 def signal_reaching_start(grad_norms: list[float]) -> float:
@@ -202,110 +228,10 @@ def signal_reaching_start(grad_norms: list[float]) -> float:
     return float(grad_norms[0] / last) if last > 0 else 0.0
 
 
-def gradient_plot(result: dict):
-    series, vanished = {}, []
-    for kind, norms in result["grad_norms"].items():
-        norms = np.asarray(norms, dtype=float)
-        relative = norms / norms[-1] if norms[-1] > 0 else norms  # relative to the last step
-        zero = relative == 0
-        if zero.any():  # float32 ran out of range: the signal is exactly 0 there, which log axes cannot draw
-            vanished.append(f"{CELL_NAMES[kind]}: exactly 0 for t ≤ {int(np.nonzero(zero)[0].max())}")
-        series[CELL_NAMES[kind]] = np.where(zero, np.nan, relative)
-    fig = line_plot(series, title="How much of the error signal reaches step t",
-                    x_title="time step t (the letter to remember is at t = 0)",
-                    y_title="‖∂loss/∂h_t‖ ÷ its value at the last step", log_y=True)
-    from matplotlib.ticker import LogFormatter, NullFormatter
-
-    # Plain "1e-05" labels: the default 10^x labels go through mathtext, which costs more than the plot.
-    fig.axes[0].yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
-    fig.axes[0].yaxis.set_minor_formatter(NullFormatter())
-    fig.set_layout_engine("none")  # fixed margins: the constrained-layout solver costs as much as drawing
-    fig.axes[0].set_position((0.14, 0.14, 0.84, 0.77))
-    if vanished:
-        fig.axes[0].text(0.01, 0.02, "underflow: " + "; ".join(vanished), transform=fig.axes[0].transAxes,
-                         fontsize=7, color="dimgray")
-    return fig
-
-
-STATE_PANELS = tuple((kind, f"{CELL_NAMES[kind]}: hidden state h_t") for kind in CELLS)
-GATE_PANELS = (("lstm_forget", "LSTM forget gate f_t (1 = keep)"),
-               ("lstm_input", "LSTM input gate i_t (1 = write)"),
-               ("gru_update", "GRU update gate z_t (1 = keep old state)"))
-
-
-def states_figure(result: dict):
-    """The hidden states of the three cells, stacked on one time axis (one sequence)."""
-    return _stacked_heatmaps(result, [result["hidden"][k] for k, _ in STATE_PANELS],
-                             [t for _, t in STATE_PANELS], cmap="RdBu_r", vmin=-1, vmax=1, label="h_t")
-
-
-def gates_figure(result: dict):
-    """The LSTM's forget and input gates and the GRU's update gate, stacked on one time axis."""
-    return _stacked_heatmaps(result, [result["gates"][k] for k, _ in GATE_PANELS],
-                             [t for _, t in GATE_PANELS], cmap="viridis", vmin=0, vmax=1, label="gate value")
-
-
-def _stacked_heatmaps(result: dict, matrices, titles, *, cmap: str, vmin: float, vmax: float, label: str):
-    """Several (units × steps) maps in one figure: one render instead of one per map (each
-    gr.Plot is drawn and encoded on its own), and the same column is the same step in every map."""
-    # Fixed margins instead of layout="constrained": the layout solver costs as much as drawing.
-    fig = Figure(figsize=(6.5, 7.0))
-    labels = _token_labels(result)
-    fig.subplots_adjust(left=0.1, right=0.82, top=0.96, bottom=0.13 if labels else 0.08, hspace=0.28)
-    axes = fig.subplots(len(matrices), 1, sharex=True)
-    for ax, matrix, title in zip(axes, matrices, titles):
-        image = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.set_ylabel("hidden unit", fontsize=8)
-    if labels is not None:
-        axes[-1].set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
-    axes[-1].set_xlabel("time step t")
-    fig.colorbar(image, cax=fig.add_axes((0.85, 0.3, 0.025, 0.45)), label=label)
-    return fig
-
-
-def _token_labels(result: dict):
-    """Tick labels for short sequences only (too many ticks are unreadable)."""
-    if result["length"] > 40:
-        return None
-    text = result["sequence"].replace(" ", "")
-    return [f"{t}:{c}" for t, c in enumerate(text)]
-
-
-def predictions_markdown(result: dict) -> str:
-    lines = [f"**Sequence** (L = {result['length']}): `{result['sequence']}` · answer **{result['target']}**, "
-             f"decoy **{result['decoy']}**",
-             "",
-             f"| model (trained at L = {result['trained_length']}) | top guesses | accuracy on {GRADIENT_BATCH} "
-             "sequences like this |", "|---|---|---|"]
-    for kind in ALL_KINDS:
-        guesses = ", ".join(f"{s} {p:.0%}" for s, p in result["predictions"][kind])
-        verdict = "✅" if result["predictions"][kind][0][0] == result["target"] else "❌"
-        lines.append(f"| {CELL_NAMES[kind]} | {verdict} {guesses} | {result['batch_accuracy'][kind]:.0%} |")
-    return "\n".join(lines)
-
-
-def inspect_summary(result: dict) -> dict:
-    """The numbers behind the answers (from `inspect`) and, from `explain`, behind the plots."""
-    summary = {
-        "sequence": result["sequence"], "target": result["target"], "length": result["length"],
-        "trained_length": result["trained_length"],
-        "predictions": {k: v[0][0] for k, v in result["predictions"].items()},
-        "batch_accuracy": {k: round(v, 4) for k, v in result["batch_accuracy"].items()},
-    }
-    if "grad_norms" in result:
-        summary.update({
-            "grad_norm_first_step": {k: v[0] for k, v in result["grad_norms"].items()},
-            "grad_norm_last_step": {k: v[-1] for k, v in result["grad_norms"].items()},
-            "signal_reaching_start": {k: signal_reaching_start(v) for k, v in result["grad_norms"].items()},
-        })
-    return summary
-
-
 # ---------------------------------------------------------------- live training
 
 def parse_cells(cells) -> list[str]:
-    """Cell names from a list (UI checkboxes) or a comma-separated string (API)."""
+    """Model kinds from a list (UI checkboxes) or a comma-separated string (API)."""
     if isinstance(cells, str):
         cells = [c for c in cells.replace(" ", "").split(",") if c]
     names = {v.lower(): k for k, v in CELL_NAMES.items()} | {k: k for k in CELL_NAMES}
@@ -320,12 +246,30 @@ def parse_cells(cells) -> list[str]:
     return [k for k in ALL_KINDS if k in chosen]  # fixed order, no duplicates
 
 
+@dataclass(frozen=True)
+class LiveUpdate:
+    """One moment of a live run, as a watcher sees it."""
+    run_id: int                  # names the computation: its watchers can share what is drawn from it
+    length: int
+    kinds: tuple[str, ...]
+    seconds: float               # the run's budget
+    fraction: float              # of the budget (steps or time) used so far; 1.0 when done
+    history: list[dict] = field(default_factory=list)  # shared.training.fit's rows so far
+    watchers: int = 1            # people watching this same run
+    live_runs: int = 1           # different runs sharing the CPU now
+    done: bool = False
+
+    @property
+    def last(self) -> dict:
+        return self.history[-1] if self.history else {}
+
+
 class LiveRun:
     """One live training computation, streamed to everyone who asked for the same settings.
 
-    The work runs in its own thread and stops as soon as nobody watches any more: `cancel` is set
-    when the last watcher leaves (the page was closed, the client disconnected), and the training
-    loop asks it before every step.
+    The work runs in a shared.watched.Watched thread and stops as soon as nobody watches any more:
+    `cancel` is set when the last of its watchers leaves (the page was closed, the client
+    disconnected), and the training loop asks it before every step.
     """
 
     def __init__(self, length: int, kinds: tuple[str, ...], seconds: float):
@@ -335,11 +279,24 @@ class LiveRun:
         self.history: list[dict] = []
         self.fraction = 0.0
         self.done = False
-        self.error: BaseException | None = None
         self.watchers = 0          # changed under _RUNS_LOCK
         self.cancel = threading.Event()
         self.changed = threading.Condition()
-        self.thread = threading.Thread(target=self._work, name="memory-live-train", daemon=True)
+        self.job: Watched | None = None
+
+    def start(self) -> None:
+        """The work runs in shared.watched.Watched's thread, which hands its exception to `error`."""
+        self.job = Watched(self._work)
+        self.job.thread.name = LIVE_THREAD  # training_threads() counts these
+
+    @property
+    def error(self) -> BaseException | None:
+        """The work's exception, once it has ended."""
+        try:
+            self.job.result  # noqa: B018 - re-raises the work's exception
+        except BaseException as exc:  # noqa: BLE001 - handed to every watcher
+            return exc
+        return None
 
     def _add_row(self, fraction: float, row: dict) -> None:
         with self.changed:
@@ -347,7 +304,7 @@ class LiveRun:
             self.history.append(row)
             self.changed.notify_all()
 
-    def _work(self) -> None:
+    def _work(self, watched_stop, _report) -> None:
         _lower_priority()
         turn = _TURNS.take(self.cancel)
         turn_started = time.monotonic()
@@ -360,7 +317,7 @@ class LiveRun:
                     and _TURNS.others_wait()):
                 _TURNS.give_back()
                 turn, turn_started = _TURNS.take(self.cancel), time.monotonic()
-            return not turn or self.cancel.is_set()
+            return not turn or self.cancel.is_set() or watched_stop()
 
         try:
             # Leave a few seconds of the cap for the last evaluation and the final plots.
@@ -368,8 +325,6 @@ class LiveRun:
                                time_limit_s=self.seconds - 3, eval_size=256,
                                eval_every=10 if self.length <= 50 else 5,
                                on_progress=self._add_row, should_stop=should_stop)
-        except BaseException as exc:  # noqa: BLE001 - handed to every watcher
-            self.error = exc
         finally:
             if turn:
                 _TURNS.give_back()
@@ -439,12 +394,12 @@ def _attach(length: int, kinds: tuple[str, ...], seconds: float) -> LiveRun:
     with _RUNS_LOCK:
         run = _RUNS.get((length, kinds, seconds))
         if run is None:
-            if len(_RUNS) >= LIVE_MAX_RUNS:
-                raise BadInput(f"{LIVE_MAX_RUNS} different live runs are training right now, the most this "
+            if len(_RUNS) >= spec.LIVE_MAX_RUNS:
+                raise BadInput(f"{spec.LIVE_MAX_RUNS} different live runs are training right now, the most this "
                                "server takes at once; try again in a minute, or pick settings someone else "
                                "is running (identical settings share one run).")
             run = _RUNS[(length, kinds, seconds)] = LiveRun(length, kinds, seconds)
-            run.thread.start()
+            run.start()
         run.watchers += 1
         return run
 
@@ -469,21 +424,20 @@ def live_runs() -> list[dict]:
 
 def training_threads() -> list[threading.Thread]:
     """Live-training threads still alive in this process (finished and cancelled ones end)."""
-    return [t for t in threading.enumerate() if t.name == "memory-live-train" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name == LIVE_THREAD and t.is_alive()]
 
 
-def live_train(length, cells, seconds: float = LIVE_SECONDS):
-    """Train the chosen models from scratch for at most `seconds`; yields (fraction, history, info).
+def live_train(length, cells, seconds=spec.LIVE_SECONDS.default):
+    """Train the chosen models from scratch for at most `seconds`; yields a LiveUpdate per new row.
 
     Everyone who asks for the same settings while a run trains shares that one run: a late joiner
-    gets its history so far, then every new row. `info` says how many watch this run
-    ("watchers") and how many different runs share the CPU ("live_runs"). The work stops when
-    the last watcher closes this generator (Gradio closes it when the client goes away).
-    The loop is train.py's `train_side_by_side` with a time cap, in a worker thread.
+    gets its history so far, then every new row. The work stops when the last watcher closes
+    this generator (Gradio closes it when the client goes away). The loop is train.py's
+    `train_side_by_side` with a time cap, in a worker thread; the last update has done=True.
     """
-    length = validate.integer(length, LIVE_MIN_LENGTH, LIVE_MAX_LENGTH, "the live training length L")
+    length = spec.LIVE_LENGTH.check(length, "the live training length L")
     kinds = tuple(parse_cells(cells))
-    seconds = validate.number(seconds, LIVE_MIN_SECONDS, LIVE_SECONDS, "the time budget in seconds")
+    seconds = float(spec.LIVE_SECONDS.check(seconds, "the time budget in seconds"))
     prime_training()  # once per process; usually already done in the background after launch
     run = _attach(length, kinds, seconds)
     # The loop enforces the budget; this only guards against a worker that hangs.
@@ -495,46 +449,27 @@ def live_train(length, cells, seconds: float = LIVE_SECONDS):
                 run.changed.wait_for(lambda seen=seen: len(run.history) > seen or run.done,
                                      timeout=max(0.0, deadline - time.monotonic()))
                 history, fraction, done = list(run.history), run.fraction, run.done
-            if run.error is not None:
-                raise run.error
             if done:
+                if run.error is not None:
+                    raise run.error
                 break
             if len(history) > seen:
                 seen = len(history)
-                info = _info(run)
-                yield fraction, history, info
+                update = _update(run, history, fraction)
+                yield update
                 # Each update is drawn (two figures, ~0.3 CPU-s): with many runs at once, fewer
                 # updates per run keep the drawing from starving the training and the first curves.
                 with run.changed:
-                    run.changed.wait_for(lambda: run.done, timeout=LIVE_UPDATE_S_PER_RUN * info["live_runs"])
+                    run.changed.wait_for(lambda: run.done, timeout=LIVE_UPDATE_S_PER_RUN * update.live_runs)
             elif time.monotonic() >= deadline:
                 raise TimeoutError(f"the live run did not finish within {seconds + LIVE_GRACE_S:.0f} s")
-        yield 1.0, history, _info(run)
+        yield _update(run, history, 1.0, done=True)
     finally:
         _detach(run)
 
 
-def _info(run: LiveRun) -> dict:
-    """`run_id` names the computation: watchers of one run can share what they draw from it."""
+def _update(run: LiveRun, history: list[dict], fraction: float, done: bool = False) -> LiveUpdate:
     with _RUNS_LOCK:
-        return {"watchers": run.watchers, "live_runs": len(_RUNS), "run_id": run.number}
-
-
-def live_plots(history: list[dict], kinds: list[str]):
-    """(loss figure, held-out accuracy figure) from the rows live_train yields."""
-    steps = [row["step"] for row in history]
-    losses = {CELL_NAMES[k]: [row.get(f"{k}_loss", np.nan) for row in history] for k in kinds}
-    accs = {CELL_NAMES[k]: [row.get(f"{k}_val_acc", np.nan) for row in history] for k in kinds}
-    accs["chance"] = [data.CHANCE] * len(history)
-    loss_fig = line_plot(losses, x=steps, title="Training loss (cross-entropy)", x_title="step",
-                         y_title="loss")
-    acc_fig = line_plot(accs, x=steps, title="Held-out accuracy", x_title="step", y_title="accuracy")
-    acc_fig.axes[0].set_ylim(0, 1.05)
-    return loss_fig, acc_fig
-
-
-def live_summary(history: list[dict], kinds: list[str], length: int) -> dict:
-    last = history[-1] if history else {}
-    return {"length": int(length), "steps": last.get("step", 0), "seconds": last.get("seconds", 0.0),
-            "chance": data.CHANCE,
-            "final_val_acc": {k: round(last.get(f"{k}_val_acc", float("nan")), 4) for k in kinds}}
+        watchers, live_runs = run.watchers, len(_RUNS)
+    return LiveUpdate(run.number, run.length, run.kinds, run.seconds, fraction, history,
+                      watchers, live_runs, done)

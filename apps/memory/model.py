@@ -6,8 +6,8 @@ V = 12 token types (8 letters + 4 noise symbols), K = 8 possible answers, H = 32
 
 `RecallModel` trains with PyTorch's fused nn.RNN / nn.LSTM / nn.GRU (fast), and `unroll`
 replays the same weights one step at a time in Python, so every h_t and every gate value is
-an explicit tensor: that is what the gradient-norm plot (h_t.retain_grad()) and the gate heat
-maps read. The test suite checks that both paths give the same numbers.
+an explicit tensor: the gradient-norm plot differentiates the loss with respect to each h_t
+(torch.autograd.grad), and the gate heat maps read the gates. The test suite checks that both paths give the same numbers.
 
 Two models that do not read step by step, for "why transformers replaced RNNs" and "why CNNs
 are not enough" (same task, data and loop):
@@ -30,12 +30,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CELLS = ("rnn", "lstm", "gru")
-CONV_LAYERS, CONV_KERNEL, CONV_CHANNELS = 6, 3, 16
-CONV_RECEPTIVE_FIELD = 1 + CONV_LAYERS * (CONV_KERNEL - 1)  # 13 steps: each layer adds kernel - 1
-CELL_NAMES = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU", "bag": "order-blind bag",
-              "transformer": "transformer encoder", "cnn": f"1-D CNN (receptive field {CONV_RECEPTIVE_FIELD})"}
-NON_RECURRENT = ("transformer", "cnn")
+from apps.memory.spec import CELLS, CONV_KERNEL, CONV_LAYERS
+
+CONV_CHANNELS = 16
 ATTN_DIM, ATTN_HEADS, ATTN_FF, ATTN_LAYERS = 16, 2, 40, 2
 HIDDEN_SIZE = 32
 # Gated cells start in "keep" mode (Gers et al. 2000; Tallec & Ollivier 2018, chrono init):
@@ -66,12 +63,11 @@ class RecallModel(nn.Module):
         states, _ = self.recurrent(x)                          # (B, L, H)
         return self.head(states[:, -1])                        # (B, K): answer after the last step
 
-    def unroll(self, tokens: torch.Tensor, retain_grad: bool = False) -> dict[str, torch.Tensor]:
+    def unroll(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """Step-by-step replay of forward(); returns logits, hidden states and gate values.
 
-        hidden: (B, L, H) stacked h_t; "h_list": the per-step tensors themselves (their .grad
-        is ∂loss/∂h_t after backward when retain_grad=True), and for the LSTM "c_list", its
-        cell states (the LSTM's long-term memory lives in c_t). Gates (B, L, H): LSTM
+        hidden: (B, L, H) stacked h_t; "h_list": the per-step tensors themselves (still in the
+        autograd graph, so ∂loss/∂h_t can be taken), and for the LSTM "c_list", its cell states (the LSTM's long-term memory lives in c_t). Gates (B, L, H): LSTM
         "forget", "input", "output"; GRU "update" (z: 1 = keep the old state), "reset".
         """
         r = self.recurrent
@@ -104,10 +100,6 @@ class RecallModel(nn.Module):
                 candidate = torch.tanh(xn + reset * hn)
                 h = update * h + (1 - update) * candidate      # z = 1 keeps the old h
                 keep("update", update), keep("reset", reset)
-            if retain_grad:
-                h.retain_grad()
-                if self.cell == "lstm":
-                    c.retain_grad()
             h_list.append(h)
             if self.cell == "lstm":
                 c_list.append(c)

@@ -1,28 +1,21 @@
-"""Train a vanilla RNN, an LSTM, a GRU and an order-blind bag of tokens side by side on the
-"which letter came first?" task (data.py), at L = 10, 50, 100 and 200, and ship them.
+"""Train the memory tab's models on the "which letter came first?" task (data.py) at L = 10, 50,
+100 and 200, and ship them.
 
-    python -m apps.memory.train                      # every length in data.SHIPPED_LENGTHS
-    python -m apps.memory.train --lengths 100 200    # some lengths (each is independent)
+    python -m apps.memory.train                               # RNN, LSTM, GRU, order-blind bag
+    python -m apps.memory.train --lengths 100 200             # some lengths (each is independent)
+    python -m apps.memory.train --kinds transformer cnn       # transformer encoder and 1-D CNN
 
-Writes weights/memory/L<L>.safetensors + .json (one checkpoint per length holding all four
-models, its card has the held-out accuracies) and weights/memory/accuracy_vs_length.png.
-Each length trains from scratch, all four models on identical batches, Adam, same steps.
-Time on a shared 2-core CPU (load average 6-16 from other jobs), 1 thread, lengths run as three
-parallel processes (2026-11-29): L=10 76 s (600 steps), L=50 13.5 min (1500 steps),
-L=100 25 min (2500 steps), L=200 28 min (stopped by a 28-min cap after 1604 of 2000 steps; its
-card's command asks for exactly those steps). Each card's "training" says steps and seconds.
-An idle laptop is several times faster.
+The recurrent cells and the bag train side by side on identical batches (Adam, same steps) and go
+into weights/memory/L<L>.safetensors; the transformer and the CNN each train alone on the same
+batches (same seed per length) with a strict time cap per model per length and go into
+nonrecurrent_L<L>.safetensors. Either run redraws weights/memory/accuracy_vs_length.png from every
+card. The app's live training calls `train_side_by_side` below: the same loop, with a time cap.
 
-The app's live training calls `train_side_by_side` below: the same loop, with a time cap.
-
-Issue 18: a transformer encoder and a 1-D CNN (model.py) on the same task, same batches (same seed
-per length), same loop; each model trains alone with a strict time cap per model per length:
-
-    python -m apps.memory.train --kinds transformer cnn     # ~3.5 min cap per model per length
-
-writes weights/memory/nonrecurrent_L<L>.safetensors + .json (the recurrent checkpoints are left
-untouched, byte for byte) and redraws accuracy_vs_length.png with all six models. A run that hit
-its cap says so in its card ("hit_time_cap") and in the tab.
+Time on a shared 2-core CPU (load average 6-16 from other jobs), 1 thread, lengths as three
+parallel processes: L = 10 76 s (600 steps), L = 50 13.5 min (1500), L = 100 25 min (2500),
+L = 200 28 min (stopped by a 28-min cap after 1604 of 2000 steps; its card's command asks for
+exactly those steps). The transformer and the CNN: at most 3.5 min per model per length. An idle
+laptop is several times faster. Each card's "training" says steps and seconds.
 """
 
 from __future__ import annotations
@@ -34,13 +27,20 @@ import torch
 import torch.nn.functional as F
 
 from apps.memory import data
-from apps.memory.model import CELL_NAMES, SideBySide, count_params
-from shared.checkpoints import WEIGHTS_DIR, save_checkpoint
-from shared.training import TrainResult, fit, set_seed
+from apps.memory.model import SideBySide, count_params
+from apps.memory.spec import (
+    ALL_KINDS,
+    CELL_NAMES,
+    KINDS,
+    NEW_KINDS,
+    SHIPPED_LENGTHS,
+    WEIGHTS,
+    nonrecurrent_checkpoint,
+    recurrent_checkpoint,
+)
+from shared.checkpoints import save_checkpoint
+from shared.training import TrainResult, card_command, fit, set_seed
 
-KINDS = ("rnn", "lstm", "gru", "bag")          # in weights/memory/L<L>.safetensors
-NEW_KINDS = ("transformer", "cnn")              # in weights/memory/nonrecurrent_L<L>.safetensors
-ALL_KINDS = KINDS + NEW_KINDS
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-2
 # Adam's steps are per parameter, so a per-model rate keeps the models independent. 1e-2 is too
@@ -49,8 +49,7 @@ LEARNING_RATES = {"transformer": 3e-3}
 NEW_STEPS = {10: 600, 50: 600, 100: 1000, 200: 1000}  # planned steps for the non-recurrent models
 NEW_TIME_CAP_S = 210.0                           # strict cap per model per length (3.5 min)
 STEPS = {10: 600, 50: 1500, 100: 2500, 200: 2000}  # planned steps per length (same for every model)
-SEED = 0
-OUT_DIR = WEIGHTS_DIR / "memory"
+TRAINING_SEED = 0                                # + L: each length has its own batches
 # The issue's target, checked at L = 100 and written into that card.
 TARGET_SKILL_GATED, TARGET_POINTS_RNN = 0.95, 0.10
 
@@ -82,7 +81,7 @@ def make_evaluate(length: int, size: int):
 
 
 def train_side_by_side(length: int, kinds=KINDS, *, max_steps: int, time_limit_s: float | None = None,
-                       eval_size: int = 500, eval_every: int = 100, seed: int = SEED,
+                       eval_size: int = 500, eval_every: int = 100, seed: int = TRAINING_SEED,
                        on_progress=None, should_stop=None) -> tuple[SideBySide, TrainResult]:
     """Train `kinds` from scratch on identical fresh batches of length `length`.
 
@@ -121,9 +120,9 @@ def card_for(length: int, side_by_side: SideBySide, result: TrainResult, accurac
         "metrics": metrics,
         "headline_metric": "lstm_acc",
         # A run stopped by the time cap is reproduced by asking for the steps it managed.
-        "command": f"python -m apps.memory.train --lengths {length}"
-                   + (f" --steps {result.steps}" if result.stopped_early else ""),
-        "seed": SEED + length,
+        "command": card_command("apps.memory.train", ["--lengths", str(length)]
+                                + (["--steps", str(result.steps)] if result.stopped_early else [])),
+        "seed": TRAINING_SEED + length,
         "length": length,
         "params_by_model": {k: count_params(m) for k, m in side_by_side.models.items()},
         "skill_by_model": {k: round(skill(a), 4) for k, a in acc.items()},
@@ -141,10 +140,6 @@ def card_for(length: int, side_by_side: SideBySide, result: TrainResult, accurac
                           "chance (≤ 22.5 %)")
         card["target_met"] = {"gated": gated_ok, "rnn_near_chance": rnn_ok}
     return card
-
-
-def new_checkpoint_path(length: int, out_dir=OUT_DIR):
-    return out_dir / f"nonrecurrent_L{length}.safetensors"
 
 
 def train_new(length: int, kind: str, *, time_cap_s: float = NEW_TIME_CAP_S, max_steps: int | None = None,
@@ -177,13 +172,13 @@ def new_card_for(length: int, runs: dict, planned_steps: int | None = None) -> d
                          f"{1 + 2 * CONV_LAYERS} steps) → Linear({CONV_CHANNELS}, 8) at the last position"),
         "data": (f"generated 'which letter came first?' sequences of length {length} (apps/memory/data.py), "
                  f"a fresh batch of {BATCH_SIZE} every step, the same batches as L{length}.safetensors "
-                 f"(seed {SEED + length}); held-out: 2000 sequences, seed {data.TEST_SEED}+L"),
+                 f"(seed {TRAINING_SEED + length}); held-out: 2000 sequences, seed {data.TEST_SEED}+L"),
         "data_license": "generated by this project (no external data)",
         "metrics": metrics,
         "headline_metric": "transformer_acc",
-        "command": f"python -m apps.memory.train --kinds {' '.join(runs)} --lengths {length}"
-                   + (f" --steps {planned_steps}" if planned_steps else ""),
-        "seed": SEED + length,
+        "command": card_command("apps.memory.train", ["--kinds", *runs, "--lengths", str(length)]
+                                + (["--steps", str(planned_steps)] if planned_steps else [])),
+        "seed": TRAINING_SEED + length,
         "length": length,
         "params_by_model": {k: count_params(m) for k, (m, _, _, _) in runs.items()},
         "skill_by_model": {k: round(skill(metrics[f"{k}_acc"]), 4) for k in runs},
@@ -194,7 +189,7 @@ def new_card_for(length: int, runs: dict, planned_steps: int | None = None) -> d
     }
 
 
-def shipped_accuracy(out_dir=OUT_DIR) -> dict:
+def shipped_accuracy(out_dir=WEIGHTS) -> dict:
     """{length: {kind: held-out accuracy}} for all six models, from the cards."""
     table: dict[int, dict] = {}
     for pattern in ("L*.json", "nonrecurrent_L*.json"):
@@ -207,7 +202,7 @@ def shipped_accuracy(out_dir=OUT_DIR) -> dict:
     return dict(sorted(table.items()))
 
 
-def save_plot(out_dir=OUT_DIR) -> None:
+def save_plot(out_dir=WEIGHTS) -> None:
     """accuracy_vs_length.png from every shipped card (so partial re-runs keep the full picture)."""
     from shared.plots import line_plot
 
@@ -238,7 +233,7 @@ def save_plot(out_dir=OUT_DIR) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=list(data.SHIPPED_LENGTHS))
+    parser.add_argument("--lengths", type=int, nargs="+", default=list(SHIPPED_LENGTHS))
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--steps", type=int, default=None,
                         help=f"training steps per length (default: {STEPS})")
@@ -265,7 +260,7 @@ def main() -> None:
                                                   time_limit_s=args.max_minutes * 60)
         accuracy = final_accuracy(side_by_side, length)
         card = card_for(length, side_by_side, result, accuracy)
-        save_checkpoint(side_by_side.models.state_dict(), OUT_DIR / f"L{length}.safetensors", card)
+        save_checkpoint(side_by_side.models.state_dict(), recurrent_checkpoint(length), card)
         print(f"L={length}: {accuracy} in {result.seconds:.0f}s", flush=True)
     save_plot()
 
@@ -281,10 +276,9 @@ def main_new(args) -> None:
 
             model, result = train_new(length, kind, time_cap_s=cap, max_steps=args.steps, on_progress=report)
             runs[kind] = (model.models[kind], result, final_accuracy(model, length), cap)
-        path = new_checkpoint_path(length)
         card = new_card_for(length, runs, args.steps)
         save_checkpoint({f"{k}.{n}": t for k, (m, _, _, _) in runs.items() for n, t in m.state_dict().items()},
-                        path, card)
+                        nonrecurrent_checkpoint(length), card)
         print(f"L={length}: {card['metrics']} {card['training']}", flush=True)
     save_plot()
 

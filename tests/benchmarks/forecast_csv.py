@@ -88,7 +88,7 @@ def run_one(name: str, workdir: Path) -> dict:
     m = probe.period
     horizon = min(2 * m if m > 1 else 10, data.max_horizon(len(probe), m))
     start = time.monotonic()
-    report, _ = infer.forecast_csv(path, horizon, period=period)
+    report = infer.forecast_csv(path, horizon, period=period)
     seconds = time.monotonic() - start
     s = report.series
     history, truth = s.values[:-horizon], s.values[-horizon:]

@@ -25,11 +25,11 @@ import statistics
 import time
 from pathlib import Path
 
+from apps.memory.spec import PARALLELISM as JSON_OUT
+from apps.memory.spec import PARALLELISM_PLOT as PNG_OUT
+
 LENGTHS = (10, 25, 50, 100, 200, 400)
 BATCH = 32
-ROOT = Path(__file__).resolve().parents[2]
-JSON_OUT = ROOT / "weights" / "memory" / "parallelism.json"
-PNG_OUT = ROOT / "weights" / "memory" / "parallelism.png"
 MD_OUT = Path(__file__).with_name("parallelism.md")
 
 

@@ -1,4 +1,5 @@
-"""The memory tab through the served app: named endpoints, a short live run, queueing, errors, UI."""
+"""The memory tab through the served app (gradio_client and plain HTTP): named endpoints, short
+live runs, a room sharing one run, abandoned runs, bad input."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import time
 
 import pytest
 from gradio_client.exceptions import AppError
-
-from tests.conftest import open_tab, plot_labels_over_figures
 
 
 def test_endpoints_are_named(client):
@@ -76,7 +75,7 @@ def test_an_abandoned_live_run_stops_training(gallery):
 
 @pytest.mark.parametrize("args, message", [
     # Out-of-range numbers are refused by the sliders themselves (Gradio names the limit);
-    # infer.py repeats the check with the reason for callers that bypass the UI (test_memory.py).
+    # infer.py repeats the check with the reason for callers that bypass the UI (test_infer.py).
     ((1000, ["lstm"], 10), "maximum value 200"),
     ((50, ["lstm"], 300), "maximum value 60"),
     ((2, ["lstm"], 10), "minimum value 5"),
@@ -139,65 +138,3 @@ def test_explain_through_api(client):
     assert answers["predictions"] == summary["predictions"]  # same models, same sequences
     with pytest.raises(AppError, match="maximum value 400"):
         client.predict(100, 5000, 0, api_name="/explain_memory")
-
-
-def test_tab_ui_shows_sample_and_results(page):
-    open_tab(page, "RNN vs LSTM vs GRU")
-    page.get_by_text("Which letter came first?").first.wait_for(timeout=10_000)
-    assert page.get_by_text("order-blind bag").count() > 0
-    assert page.get_by_text("Why transformers replaced RNNs").count() > 0
-    assert page.get_by_text("Measured parallelism").count() > 0
-    # The shipped table's eight columns all fit (beside the plot, the 1-D CNN's was cut off).
-    cut_off = page.evaluate("""() => {
-        const header = [...document.querySelectorAll('#tab-memory .prose table th')]
-            .find(th => th.innerText.includes('1-D CNN'));
-        const box = header.closest('.prose').getBoundingClientRect(), cell = header.getBoundingClientRect();
-        return cell.right > box.right + 1 || cell.right > window.innerWidth;
-    }""")
-    assert not cut_off
-    page.get_by_role("button", name="Show a sample").click()
-    page.get_by_text("answer").first.wait_for(timeout=30_000)
-    # Inspect: the answers table first, then the chained explanation fills in the three figures.
-    tab = page.locator("#tab-memory")
-    tab.get_by_role("button", name="Inspect", exact=True).click()
-    tab.get_by_text("top guesses").first.wait_for(timeout=30_000)
-    tab.get_by_text("Error signal that reaches t = 0").wait_for(timeout=60_000)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('#tab-memory img')]
-                 .filter(i => i.src.startsWith('data:image')).length >= 3""", timeout=30_000)
-    assert plot_labels_over_figures(page, "#tab-memory") == []  # the badges once hid the figures' titles
-    assert not [e for e in page.console_errors if "memory" in e.lower()]
-
-
-def _recurrent_card(stopped_early, **acc):
-    metrics = {"rnn_acc": 0.13, "lstm_acc": 0.13, "gru_acc": 1.0, "bag_acc": 0.13, "chance": 0.125, **acc}
-    return {"length": 200, "metrics": metrics,
-            "training": {"steps": 1604, "seconds": 1681.6, "stopped_early": stopped_early}}
-
-
-def test_a_time_capped_run_says_its_low_figures_are_unfinished_training():
-    from apps.memory import tab
-
-    assert tab.time_cap_sentence(_recurrent_card(False)) == ""
-    text = tab.time_cap_sentence(_recurrent_card(True, rnn_acc=0.6))
-    assert "hit its time cap after 1,604 steps (28 min)" in text
-    assert "The LSTM (13.0%) was still near chance (12.5%)" in text and "vanilla RNN" not in text
-    assert "says nothing about how far such a cell can remember" in text
-    assert "the GRU reached 100.0% in the same steps" in text
-
-
-def test_shipped_results_speak_a_learners_words():
-    from apps.memory import tab
-    from shared.checkpoints import read_card
-
-    table = tab.results_markdown()
-    assert "python -m" not in table and "Target" not in table and "met" not in table.replace("method", "")
-    l200 = read_card(tab.WEIGHTS / "L200.safetensors")
-    if l200["training"]["stopped_early"]:  # the shipped L = 200 run stopped at its cap: the table says so
-        assert "| 200 ⏱️ |" in table and tab.time_cap_sentence(l200) in table
-        assert "the LSTM (13.0%)" in table and "not learned the task yet" in table
-    goal = tab.goal_sentence(read_card(tab.WEIGHTS / "L100.safetensors"))
-    assert goal.startswith("**Goal at L = 100**") and goal.endswith("— reached.") and goal in table
-    assert tab.goal_sentence({"length": 100, "target": "at L=100 LSTM ≥ 95.6 %", "target_met": {"gated": False},
-                              "metrics": {"lstm_acc": 0.889}}) == (
-        "**Goal at L = 100**: LSTM ≥ 95.6 %. Measured on new sequences: LSTM 88.9% — not yet.")

@@ -1,4 +1,5 @@
-"""Tests for the memory tab (RNN vs LSTM vs GRU): task, models, shipped checkpoints, API, UI.
+"""The memory tab (RNN vs LSTM vs GRU) without a server: task, models, shipped checkpoints,
+inspection, live training, and what views.py draws from them.
 
 The data are generated, so every check here runs on the real task without files.
 """
@@ -10,10 +11,8 @@ import time
 import pytest
 import torch
 
-from apps.memory import data, infer
+from apps.memory import data, infer, spec, views
 from apps.memory.model import (
-    CELLS,
-    CONV_RECEPTIVE_FIELD,
     BagOfSymbols,
     ConvRecall,
     RecallModel,
@@ -21,7 +20,7 @@ from apps.memory.model import (
     TransformerRecall,
     count_params,
 )
-from apps.memory.train import ALL_KINDS, NEW_KINDS
+from apps.memory.spec import ALL_KINDS, CELLS, CONV_RECEPTIVE_FIELD, NEW_KINDS, SHIPPED_LENGTHS
 from shared.checkpoints import read_card
 from shared.errors import BadInput
 
@@ -146,12 +145,12 @@ def test_side_by_side_models_share_nothing():
 # ---------------------------------------------------------------- shipped checkpoints
 
 
-@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+@pytest.mark.parametrize("length", SHIPPED_LENGTHS)
 def test_shipped_checkpoint_reaches_its_card(length):
     """Same held-out sequences as train.py (seeded), so the accuracies must match the card
     (all six models: the recurrent card and the transformer/CNN card)."""
-    card = read_card(infer.checkpoint_path(length))
-    new_card = read_card(infer.new_checkpoint_path(length))
+    card = read_card(spec.recurrent_checkpoint(length))
+    new_card = read_card(spec.nonrecurrent_checkpoint(length))
     metrics = {**card["metrics"], **new_card["metrics"]}
     models = infer.shipped_models(length)
     tokens, targets = data.held_out(length)
@@ -165,13 +164,13 @@ def test_shipped_checkpoint_reaches_its_card(length):
     assert new_card["size_bytes"] < 1_000_000 and new_card["length"] == length
 
 
-@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+@pytest.mark.parametrize("length", SHIPPED_LENGTHS)
 def test_new_models_card_accuracy_holds_on_fresh_sequences(length):
     """2000 sequences the card never saw (another seed): the transformer's and the CNN's accuracy
     stays within 4 binomial standard errors (sqrt(p(1-p)/2000), at most 1.1 points) of the card.
     Measured over 5 fresh seeds of 2000: standard deviation 0 (at 100 %) to 0.9 points (CNN at chance;
     transformer at L = 200: 0.7 points), as the binomial error predicts."""
-    new_card = read_card(infer.new_checkpoint_path(length))
+    new_card = read_card(spec.nonrecurrent_checkpoint(length))
     models = infer.shipped_models(length).models
     tokens, targets = data.make_batch(2000, length, torch.Generator().manual_seed(777 + length))
     with torch.no_grad():
@@ -191,17 +190,17 @@ RECURRENT_SHA256 = {
 }
 
 
-@pytest.mark.parametrize("length", data.SHIPPED_LENGTHS)
+@pytest.mark.parametrize("length", SHIPPED_LENGTHS)
 def test_recurrent_checkpoints_are_byte_identical(length):
     import hashlib
 
-    digest = hashlib.sha256(infer.checkpoint_path(length).read_bytes()).hexdigest()
+    digest = hashlib.sha256(spec.recurrent_checkpoint(length).read_bytes()).hexdigest()
     assert digest == RECURRENT_SHA256[length]
 
 
 def test_new_models_cards_say_when_they_hit_their_time_cap():
-    for length in data.SHIPPED_LENGTHS:
-        card = read_card(infer.new_checkpoint_path(length))
+    for length in SHIPPED_LENGTHS:
+        card = read_card(spec.nonrecurrent_checkpoint(length))
         for kind in NEW_KINDS:
             run = card["training"][kind]
             assert run["seconds"] <= run["time_cap_s"] + 30                      # strict cap (+ last eval)
@@ -210,7 +209,7 @@ def test_new_models_cards_say_when_they_hit_their_time_cap():
 
 def test_cnn_fails_beyond_its_receptive_field_and_the_transformer_reaches_back():
     """The CNN's window (13 tokens) holds the letter at L = 10 only; beyond, it is at chance."""
-    cards = {n: read_card(infer.new_checkpoint_path(n))["metrics"] for n in data.SHIPPED_LENGTHS}
+    cards = {n: read_card(spec.nonrecurrent_checkpoint(n))["metrics"] for n in SHIPPED_LENGTHS}
     assert cards[10]["cnn_acc"] > 0.99
     for length in (50, 100, 200):
         assert cards[length]["cnn_acc"] < data.CHANCE + 0.05, length
@@ -220,51 +219,63 @@ def test_cnn_fails_beyond_its_receptive_field_and_the_transformer_reaches_back()
 def test_long_range_story_holds_in_shipped_models():
     """Short L: every recurrent cell is perfect. L = 100: the gated cells remember, the RNN
     does not (the issue's target, recorded in the L=100 card)."""
-    short = read_card(infer.checkpoint_path(10))["metrics"]
+    short = read_card(spec.recurrent_checkpoint(10))["metrics"]
     assert min(short["rnn_acc"], short["lstm_acc"], short["gru_acc"]) > 0.99
-    card = read_card(infer.checkpoint_path(100))
+    card = read_card(spec.recurrent_checkpoint(100))
     m = card["metrics"]
     assert m["rnn_acc"] < data.CHANCE + 0.10
     assert max(m["lstm_acc"], m["gru_acc"]) > data.CHANCE + 0.95 * (1 - data.CHANCE)
-    for length in data.SHIPPED_LENGTHS:                                # no bag ever beats its ceiling by more than noise
-        bag = read_card(infer.checkpoint_path(length))["metrics"]["bag_acc"]
+    for length in SHIPPED_LENGTHS:                                # no bag ever beats its ceiling by more than noise
+        bag = read_card(spec.recurrent_checkpoint(length))["metrics"]["bag_acc"]
         assert bag < data.ORDER_BLIND_BEST + 0.03
 
 
 def test_rnn_gradient_vanishes_faster_than_gated():
     """Real autograd on the shipped L=100 models: far less error signal reaches t=0 in the RNN."""
     result = infer.explain(100, 100, seed=0)
-    reach = {k: infer.signal_reaching_start(v) for k, v in result["grad_norms"].items()}
+    reach = result.signal_reaching_start
     assert reach["rnn"] < 0.1 * reach["lstm"] and reach["rnn"] < 0.1 * reach["gru"]
-    assert len(result["grad_norms"]["rnn"]) == 100
-    assert result["hidden"]["lstm"].shape == (32, 100)
-    assert set(result["gates"]) == {"lstm_forget", "lstm_input", "gru_update"}
+    assert len(result.grad_norms["rnn"]) == 100
+    assert result.hidden["lstm"].shape == (32, 100)
+    assert set(result.gates) == {"lstm_forget", "lstm_input", "gru_update"}
 
 def test_fast_answers_agree_with_the_step_by_step_explanation():
     """inspect (fused forward, what /inspect_memory shows) and explain (the unrolled replay the
     plots are drawn from) must tell the same story about the same sequences."""
     fast = infer.inspect(50, 40, seed=3)
     slow = infer.explain(50, 40, seed=3)
-    assert "grad_norms" not in fast and "hidden" not in fast
-    for key in ("sequence", "target", "decoy", "length", "trained_length"):
-        assert fast[key] == slow[key], key
-    for kind in ("rnn", "lstm", "gru", "bag"):
-        assert fast["predictions"][kind][0][0] == slow["predictions"][kind][0][0], kind
-        assert fast["batch_accuracy"][kind] == pytest.approx(slow["batch_accuracy"][kind]), kind
-    summary = infer.inspect_summary(fast)
+    assert slow.answers.sample == fast.sample and slow.answers.trained_length == fast.trained_length == 50
+    for kind in ALL_KINDS:
+        assert fast.answer(kind) == slow.answers.answer(kind), kind
+        assert fast.batch_accuracy[kind] == pytest.approx(slow.answers.batch_accuracy[kind]), kind
+    summary = views.inspect_summary(fast)
     assert "signal_reaching_start" not in summary and summary["length"] == 40
-    assert set(infer.inspect_summary(slow)["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    assert set(views.inspect_summary(slow)["signal_reaching_start"]) == {"rnn", "lstm", "gru"}
+    assert views.inspect_summary(slow)["predictions"] == summary["predictions"]
     # explaining leaves nothing behind in the shared, shipped models
     assert all(p.grad is None for p in infer.shipped_models(50).parameters())
 
 
 def test_explanation_figures_have_every_panel():
     result = infer.explain(100, 20, seed=0)
-    for fig in (infer.states_figure(result), infer.gates_figure(result)):
+    for fig in (views.states_figure(result), views.gates_figure(result)):
         images = [ax for ax in fig.axes if ax.images]
         assert len(images) == 3
-        assert images[-1].get_xticklabels()[0].get_text() == "0:" + result["sequence"][0]  # short: tokens shown
-    assert infer.gradient_plot(result).axes[0].get_yscale() == "log"
+        assert images[-1].get_xticklabels()[0].get_text() == "0:" + result.answers.sample.sequence[0]  # short: tokens shown
+    assert views.gradient_figure(result).axes[0].get_yscale() == "log"
+    assert "reaches t = 0" in views.decay_markdown(result)
+
+
+def test_heat_map_text_is_large_enough_to_read_on_a_phone():
+    """Every label of the stacked heat maps is >= 11 pt (15.3 px drawn at 100 dpi) on a 4.4-inch-wide
+    figure: where it fills a phone's width (about 330 px for 440 drawn) that is >= 11 px on the screen."""
+    result = infer.explain(100, 30, seed=0)
+    for fig in (views.states_figure(result), views.gates_figure(result)):
+        assert fig.get_figwidth() <= 4.4
+        fig.canvas.draw()
+        texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+                 if t.get_text() and t.get_visible()]
+        assert texts and min(t.get_fontsize() for t in texts) >= views.LABEL_PT >= 11
 
 # ---------------------------------------------------------------- bad input and live training
 
@@ -280,6 +291,10 @@ def test_inspect_rejects_bad_lengths(length):
 def test_bad_requests_get_clear_messages():
     with pytest.raises(BadInput, match="shipped"):
         infer.inspect(37, 50, 0)
+    with pytest.raises(BadInput, match="seed"):
+        infer.inspect(100, 50, -1)
+    with pytest.raises(BadInput, match="3 to 400"):
+        infer.sample(2, 0)
     with pytest.raises(BadInput, match=r"5 (and|to) 200"):
         next(infer.live_train(1000, ["lstm"], 10))
     with pytest.raises(BadInput, match=r"5 (and|to) 60"):
@@ -297,11 +312,17 @@ def test_bad_requests_get_clear_messages():
 def test_live_training_respects_time_cap():
     infer.prime_training()  # the app does this in the background after launch
     started = time.monotonic()
-    rows = list(infer.live_train(10, ["rnn", "gru"], 6))
+    updates = list(infer.live_train(10, ["rnn", "gru"], 6))
     assert time.monotonic() - started < 6 + 5                        # the cap, plus a final evaluation
-    fraction, history, _info = rows[-1]
-    assert fraction == 1.0 and history[-1]["step"] > 0
+    last = updates[-1]
+    assert last.done and last.fraction == 1.0 and last.history[-1]["step"] > 0
+    assert not any(u.done for u in updates[:-1]) and len(updates) >= 3  # curves while it trains
+    history = last.history
     assert {"rnn_val_acc", "gru_val_acc", "rnn_loss"} <= set(history[-1]) | set(history[-2] if len(history) > 1 else {})
+    assert views.live_status(last).startswith("✅ Done at L = 10")
+    assert "vanilla RNN" in views.live_status(updates[0]) and "%" in views.live_status(updates[0])
+    summary = views.live_summary(last)
+    assert summary["length"] == 10 and set(summary["final_val_acc"]) == {"rnn", "gru"}
 
 
 @pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -float("inf"), 4, 61, "abc", None])
@@ -330,17 +351,20 @@ def _wait_until(condition, timeout: float = 10.0) -> bool:
 def test_identical_settings_share_one_run_and_a_late_joiner_gets_its_history():
     infer.prime_training()
     first = infer.live_train(10, ["rnn", "gru"], 8)
-    _, history_first, info = next(first)
-    assert info["watchers"] == 1 and len(infer.training_threads()) == 1
+    update = next(first)
+    history_first = update.history
+    assert update.watchers == 1 and len(infer.training_threads()) == 1
     _wait_until(lambda: infer.live_runs()[0]["steps"] >= 20)
     second = infer.live_train(10, ["gru", "rnn"], 8)   # same settings, other order: the same run
-    _, history_second, info = next(second)
-    assert info["watchers"] == 2 and len(infer.training_threads()) == 1 and len(infer.live_runs()) == 1
+    update = next(second)
+    history_second = update.history
+    assert update.watchers == 2 and len(infer.training_threads()) == 1 and len(infer.live_runs()) == 1
+    assert "2 people watch this same run" in views.live_status(update)
     assert history_second[0] == history_first[0]         # from the start, not from where it joined
     assert history_second[-1]["step"] >= 20
     last_first, last_second = list(first)[-1], list(second)[-1]
-    assert last_first[0] == last_second[0] == 1.0
-    assert last_first[1] == last_second[1]               # one computation, one result
+    assert last_first.fraction == last_second.fraction == 1.0
+    assert last_first.history == last_second.history     # one computation, one result
     assert _wait_until(lambda: not infer.training_threads())
 
 
@@ -364,10 +388,11 @@ def test_work_stops_when_the_last_watcher_leaves():
 def test_different_settings_train_side_by_side():
     infer.prime_training()
     runs = [infer.live_train(10, ["gru"], 6), infer.live_train(12, ["gru"], 6)]
-    infos = [next(r)[2] for r in runs]
-    assert infos[1]["live_runs"] == 2 and len(infer.training_threads()) == 2
+    updates = [next(r) for r in runs]
+    assert updates[1].live_runs == 2 and len(infer.training_threads()) == 2
+    assert "2 different runs share the CPU" in views.live_status(updates[1])
     results = [list(r)[-1] for r in runs]
-    assert all(fraction == 1.0 and history[-1]["step"] > 0 for fraction, history, _ in results)
+    assert all(u.fraction == 1.0 and u.history[-1]["step"] > 0 for u in results)
 
 
 def test_runs_take_turns_first_come_first_served():
@@ -406,29 +431,28 @@ def test_runs_take_turns_first_come_first_served():
 
 def test_inspect_and_live_training_include_transformer_and_cnn():
     result = infer.inspect(50, 50, seed=0)
-    summary = infer.inspect_summary(result)
-    assert set(summary["batch_accuracy"]) == set(ALL_KINDS)
+    summary = views.inspect_summary(result)
+    assert set(summary["batch_accuracy"]) == set(ALL_KINDS) == set(summary["predictions"])
     assert summary["batch_accuracy"]["transformer"] > 0.9 and summary["batch_accuracy"]["cnn"] < 0.4
-    assert "transformer encoder" in infer.predictions_markdown(result)
-    assert "1-D CNN (receptive field 13)" in infer.predictions_markdown(result)
-    fig = infer.shipped_curves(50)
+    assert "transformer encoder" in views.predictions_markdown(result)
+    assert "1-D CNN (receptive field 13)" in views.predictions_markdown(result)
+    fig = views.shipped_curves_figure(infer.shipped_curves(50))
     assert {"transformer encoder", "1-D CNN (receptive field 13)"} <= {
         t.get_text().replace(" (hit its time cap)", "") for t in fig.axes[0].get_legend().get_texts()}
-    rows = list(infer.live_train(10, ["transformer", "cnn"], 5))
-    _fraction, history, _info = rows[-1]
-    assert history and {"transformer_val_acc", "cnn_val_acc"} <= set(history[-1])
-    assert set(infer.live_summary(history, ["transformer", "cnn"], 10)["final_val_acc"]) == {"transformer", "cnn"}
+    last = list(infer.live_train(10, ["transformer", "cnn"], 5))[-1]
+    assert last.history and {"transformer_val_acc", "cnn_val_acc"} <= set(last.history[-1])
+    assert set(views.live_summary(last)["final_val_acc"]) == {"transformer", "cnn"}
+    loss, accuracy = views.live_figures(last)
+    assert accuracy.axes[0].get_ylim()[0] == 0 and loss.axes[0].get_ylabel() == "loss"
 
 
 def test_tab_tables_show_all_six_models_the_time_cap_and_the_parallelism():
-    from apps.memory import tab
-
-    table = tab.results_markdown()
+    table = views.results_markdown()
     assert "transformer encoder" in table and "1-D CNN (receptive field 13)" in table
-    capped = [(n, k) for n in data.SHIPPED_LENGTHS for k, run in
-              read_card(infer.new_checkpoint_path(n))["training"].items() if run["hit_time_cap"]]
+    capped = [(n, k) for n in SHIPPED_LENGTHS for k, run in
+              read_card(spec.nonrecurrent_checkpoint(n))["training"].items() if run["hit_time_cap"]]
     assert ("Hit its time cap" in table) == bool(capped)
-    text = tab.parallelism_markdown()
+    text = views.parallelism_markdown()
     assert "| 400 |" in text and "What it shows" in text and "quadratic" in text
 
 
@@ -441,3 +465,43 @@ def test_parallelism_benchmark_measures_both_models():
     assert row["lstm_ms"] > 0 and row["transformer_ms"] > 0
     assert abs(result["params"]["transformer"] / result["params"]["lstm"] - 1) < 0.2
     assert "| 10 |" in parallelism.markdown(result)
+
+
+def _recurrent_card(stopped_early, **acc):
+    metrics = {"rnn_acc": 0.13, "lstm_acc": 0.13, "gru_acc": 1.0, "bag_acc": 0.13, "chance": 0.125, **acc}
+    return {"length": 200, "metrics": metrics,
+            "training": {"steps": 1604, "seconds": 1681.6, "stopped_early": stopped_early}}
+
+
+def test_a_time_capped_run_says_its_low_figures_are_unfinished_training():
+    assert views.time_cap_sentence(_recurrent_card(False)) == ""
+    text = views.time_cap_sentence(_recurrent_card(True, rnn_acc=0.6))
+    assert "hit its time cap after 1,604 steps (28 min)" in text
+    assert "The LSTM (13.0%) was still near chance (12.5%)" in text and "vanilla RNN" not in text
+    assert "says nothing about how far such a cell can remember" in text
+    assert "the GRU reached 100.0% in the same steps" in text
+
+
+def test_shipped_results_speak_a_learners_words():
+
+    table = views.results_markdown()
+    assert "python -m" not in table and "Target" not in table and "met" not in table.replace("method", "")
+    l200 = read_card(spec.WEIGHTS / "L200.safetensors")
+    if l200["training"]["stopped_early"]:  # the shipped L = 200 run stopped at its cap: the table says so
+        assert "| 200 ⏱️ |" in table and views.time_cap_sentence(l200) in table
+        assert "the LSTM (13.0%)" in table and "not learned the task yet" in table
+    goal = views.goal_sentence(read_card(spec.WEIGHTS / "L100.safetensors"))
+    assert goal.startswith("**Goal at L = 100**") and goal.endswith("— reached.") and goal in table
+    assert views.goal_sentence({"length": 100, "target": "at L=100 LSTM ≥ 95.6 %", "target_met": {"gated": False},
+                              "metrics": {"lstm_acc": 0.889}}) == (
+        "**Goal at L = 100**: LSTM ≥ 95.6 %. Measured on new sequences: LSTM 88.9% — not yet.")
+
+
+def test_the_page_speaks_a_learners_words():
+    """Commands belong in the model cards and the README, not in what a learner reads."""
+    from apps.memory import tab
+
+    texts = [tab.INTRO, tab.ORDER_TEXT, tab.BEYOND_TEXT, tab.PARALLEL_TEXT, tab.LIVE_TEXT, tab.INSIDE_TEXT,
+             views.results_markdown(), views.parallelism_markdown()]
+    for text in texts:
+        assert "python -m" not in text and "`--" not in text, text[:60]
