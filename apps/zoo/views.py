@@ -8,6 +8,7 @@ import functools
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from apps.zoo import infer
 from apps.zoo.spec import ARCHITECTURE_NAMES, X_AXES
@@ -128,11 +129,9 @@ def comparison_figure(descriptions: list[infer.Description], x_axis: str = X_AXE
     fig, ax = new_figure(7.5, 4.8)
     ax.scatter(xs, ys, s=30 + 8 * np.array([d.params / 1e6 for d in shown]), c=BLUE, alpha=0.6,
                edgecolors="black")
-    for i, (d, x, y) in enumerate(zip(shown, xs, ys)):  # alternate above/below: neighbours overlap
-        ax.annotate(f"{d.name} ({d.year})", (x, y), textcoords="offset points",
-                    xytext=(7, 5 if i % 2 == 0 else -13), fontsize=9)
     ax.set_xscale("log")
     ax.set_xlim(xs.min() * 0.7, xs.max() * 3.0)  # room for the labels on the right
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("parameters, millions (log scale, computed here)" if by_params
                   else "multiply-adds per image at its input size, billions (log scale, computed here)", fontsize=10)
     ax.set_ylabel("published ImageNet top-1 (%)", fontsize=10)
@@ -140,6 +139,7 @@ def comparison_figure(descriptions: list[infer.Description], x_axis: str = X_AXE
                  fontsize=11)
     ax.tick_params(labelsize=9)
     ax.grid(alpha=0.3)
+    _place_labels(fig, ax, [f"{d.name} ({d.year})" for d in shown], xs, ys)
     return fig
 
 
@@ -147,6 +147,34 @@ def comparison_figure(descriptions: list[infer.Description], x_axis: str = X_AXE
 def comparison_plot(x_axis: str):
     """The comparison figure for one x axis, drawn and encoded once."""
     return encoded(comparison_figure(infer.comparison(), x_axis))
+
+
+def _place_labels(fig: Figure, ax, labels: list[str], xs, ys) -> None:
+    """Each point's label beside it, at the first of a few offsets where it overlaps no label placed
+    before it and no other point (neighbours such as ResNet-50 and ResNeXt-50 sit close together)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.get_layout_engine().execute(fig)  # the axes' final place, so that pixel boxes are right
+    points = ax.transData.transform(np.column_stack([xs, ys]))
+    offsets = [(7, 4, "left"), (7, -13, "left"), (-7, 4, "right"), (-7, -13, "right"), (7, 15, "left"),
+               (-7, 15, "right"), (7, -24, "left"), (-7, -24, "right")]
+    placed = []
+    for i in np.argsort(-np.asarray(ys)):
+        for dx, dy, ha in offsets:
+            text = ax.annotate(labels[i], (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy),
+                               fontsize=9, ha=ha)
+            text.set_in_layout(False)  # inside the axes: it must not move them
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            others = [p for j, p in enumerate(points) if j != i]
+            if not any(box.overlaps(b) for b in placed) and not any(box.contains(*p) for p in others):
+                break
+            text.remove()
+        else:
+            text = ax.annotate(labels[i], (xs[i], ys[i]), textcoords="offset points", xytext=(7, 4), fontsize=9)
+            text.set_in_layout(False)
+            box = text.get_window_extent(renderer)
+        placed.append(box)
 
 
 def latency_markdown(latencies: infer.Latencies) -> str:
