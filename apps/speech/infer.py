@@ -1,9 +1,12 @@
-"""Recognise a spoken command with the GRU and the CNN, and find what they heard (no Gradio here).
+"""Recognise a spoken command, and find what the models heard (no Gradio here).
 
-    result = recognize("clip.wav")
+    result = recognize("clip.wav")  # the GRU and the CNN; models=(..., spec.HEAD) adds the Whisper head
     result.predictions["cnn"]       # {"yes": 0.93, "no": 0.01, ...} over the 12 labels
     result.top("gru")               # "yes"
     result.attributions["gru"]      # [40, 101]: which time-frequency cells pushed towards its answer
+
+The Whisper head (apps.speech.transfer, a small head on Whisper's frozen encoder) hears the same
+one-second window; it has no attribution map (gradients through Whisper's encoder cost seconds).
 """
 
 from __future__ import annotations
@@ -34,9 +37,15 @@ def load_model(name: str) -> tuple[torch.nn.Module, dict]:
     return model, card
 
 
-def load_models() -> None:
-    for name in spec.MODEL_NAMES:
-        load_model(name)
+def load_models(models=spec.MODEL_NAMES) -> None:
+    for name in models:
+        if name in spec.CHECKPOINTS:
+            load_model(name)
+        else:
+            from apps.speech import transfer
+
+            transfer.load_head()
+            transfer.recognize(np.zeros(spec.CLIP_SAMPLES, dtype=np.float32) + 1e-3)  # Whisper's first pass
 
 
 @dataclass
@@ -58,18 +67,19 @@ class Recognition:
         return self.wave.shape[0] / spec.SAMPLE_RATE
 
 
-def recognize(path: str | Path | None, with_attributions: bool = True) -> Recognition:
-    """Audio file -> both models' predictions on its loudest second, with attribution maps."""
+def recognize(path: str | Path | None, with_attributions: bool = True, models=spec.MODEL_NAMES) -> Recognition:
+    """Audio file -> each model's predictions on its loudest second, with the GRU's and CNN's attribution maps."""
     wave, notes = data.read_waveform(path)
-    return _recognize_wave(wave, notes, with_attributions)
+    return _recognize_wave(wave, notes, with_attributions, models)
 
 
-def recognize_samples(samples, sample_rate: int, with_attributions: bool = True) -> Recognition:
+def recognize_samples(samples, sample_rate: int, with_attributions: bool = True,
+                      models=spec.MODEL_NAMES) -> Recognition:
     """The same for samples in memory ([n] or [n, channels], any rate)."""
-    return _recognize_wave(*data.prepare_waveform(samples, sample_rate), with_attributions)
+    return _recognize_wave(*data.prepare_waveform(samples, sample_rate), with_attributions, models)
 
 
-def _recognize_wave(wave: torch.Tensor, notes: list[str], with_attributions: bool) -> Recognition:
+def _recognize_wave(wave: torch.Tensor, notes: list[str], with_attributions: bool, models) -> Recognition:
     window, start = data.loudest_window(wave)
     if wave.shape[0] > spec.CLIP_SAMPLES:
         notes.append(f"The clip is {wave.shape[0] / spec.SAMPLE_RATE:.1f} s long; the models heard the "
@@ -77,7 +87,10 @@ def _recognize_wave(wave: torch.Tensor, notes: list[str], with_attributions: boo
                      f"{(start + spec.CLIP_SAMPLES) / spec.SAMPLE_RATE:.2f} s.")
     features = data.log_mel(window[None])  # [1, 40, 101]
     predictions, attributions, latency = {}, {}, {}
-    for name in spec.MODEL_NAMES:
+    for name in models:
+        if name not in spec.CHECKPOINTS:
+            predictions[name], latency[name] = _whisper_head(window.numpy())
+            continue
         model, _ = load_model(name)
         begin = time.perf_counter()
         with torch.no_grad():
@@ -88,6 +101,14 @@ def _recognize_wave(wave: torch.Tensor, notes: list[str], with_attributions: boo
             attributions[name] = attribution_map(model, features, int(probs.argmax()))
     return Recognition(wave.numpy(), start, window.numpy(), features[0].numpy(), predictions,
                        attributions, latency, notes)
+
+
+def _whisper_head(window: np.ndarray) -> tuple[dict[str, float], float]:
+    from apps.speech import transfer
+
+    begin = time.perf_counter()
+    probabilities = transfer.recognize(window)
+    return {label: float(p) for label, p in zip(spec.LABELS, probabilities)}, (time.perf_counter() - begin) * 1000
 
 
 def attribution_map(model: torch.nn.Module, features: torch.Tensor, target: int) -> np.ndarray:

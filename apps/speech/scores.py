@@ -1,11 +1,12 @@
-"""What each speech model gets on voices it never heard, read from its model card (no torch).
+"""What each speech model gets on voices it never heard, read from the model cards (no torch).
 
     for s in standings():          # best first, by the figure a new voice can expect
         s.title, s.accuracy, s.interval, s.basis
 
 The headline of the GRU and the CNN is the new-voice measurement of their cards (clips from speakers
 outside the shared data); their test-split figure is kept as `optimistic` (those clips informed
-choices). Models without a card are left out.
+choices). The Whisper head's and Whisper zero-shot's is speaker-grouped cross-validation (each clip
+judged by a model whose training never heard its speaker). Models without a card are left out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from shared.errors import CheckpointError
 
 @dataclass(frozen=True)
 class Standing:
-    model: str                          # "gru", "cnn"
+    model: str                          # "gru", "cnn", spec.HEAD, spec.ZERO_SHOT
     title: str                          # "GRU"
     role: str                           # what it is, in a few words
     accuracy: float                     # what a new voice can expect
@@ -33,6 +34,7 @@ class Standing:
     params: int = 0
     size_bytes: int = 0
     latency_ms: float | None = None     # one clip, one CPU thread, from the card
+    on_test_speakers: float | None = None  # on the GRU/CNN's 562 test clips, where all can be compared
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -46,8 +48,9 @@ def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[floa
 
 
 def card_of(model: str) -> dict:
+    """The card of a GRU/CNN checkpoint, or of the Whisper head (for spec.HEAD and spec.ZERO_SHOT)."""
     try:
-        return read_card(spec.CHECKPOINTS[model])
+        return read_card(spec.CHECKPOINTS.get(model, spec.HEAD_CHECKPOINT))
     except CheckpointError:
         return {}
 
@@ -60,24 +63,49 @@ def standing(model: str, card: dict | None = None) -> Standing | None:
         return None
     test = metrics.get("test_acc_heldout_speakers")
     return Standing(
-        model=model, title=model.upper(), role=spec.MODEL_ROLES[model],
+        model=model, title=spec.MODEL_TITLES[model], role=spec.MODEL_ROLES[model],
         accuracy=metrics["new_voice_acc"], interval=tuple(metrics["new_voice_ci95"]),
         clips=metrics["new_voice_clips"],
-        basis=f"{metrics['new_voice_clips']:,} clips from speakers outside this project's data",
+        basis=f"{metrics['new_voice_clips']:,} clips from speakers outside this project's data, measured by "
+              "a tester (not shipped here)",
         optimistic=test, optimistic_interval=tuple(metrics["test_ci95"]) if test is not None else None,
         optimistic_clips=metrics.get("test_clips"),
         params=card.get("params", 0), size_bytes=card.get("size_bytes", 0),
-        latency_ms=metrics.get("latency_ms_cpu_1thread"))
+        latency_ms=metrics.get("latency_ms_cpu_1thread"), on_test_speakers=test)
+
+
+def whisper_standings(card: dict | None = None) -> list[Standing]:
+    """The Whisper head and Whisper zero-shot from the head's card (cross-validated); [] without one."""
+    card = card_of(spec.HEAD) if card is None else card
+    metrics = card.get("metrics", {})
+    if metrics.get("cv_accuracy") is None:
+        return []
+    clips = sum(fold["clips"] for fold in metrics["folds"])
+    folds = len(metrics["folds"])
+    on_test = metrics.get("on_gru_cnn_test_speakers", {})
+    common = dict(clips=clips, size_bytes=card.get("size_bytes", 0))
+    head = Standing(
+        model=spec.HEAD, title=spec.MODEL_TITLES[spec.HEAD], role=spec.MODEL_ROLES[spec.HEAD],
+        accuracy=metrics["cv_accuracy"], interval=tuple(metrics["cv_ci95"]),
+        basis=f"{folds}-fold cross-validation on this project's {clips:,} clips, each judged by a head "
+              "that never heard its speaker",
+        params=card.get("params", 0), on_test_speakers=on_test.get("head_accuracy"), **common)
+    zero_shot = Standing(
+        model=spec.ZERO_SHOT, title=spec.MODEL_TITLES[spec.ZERO_SHOT], role=spec.MODEL_ROLES[spec.ZERO_SHOT],
+        accuracy=metrics["zero_shot_accuracy"], interval=tuple(metrics["zero_shot_ci95"]),
+        basis=f"the same {clips:,} clips; its two thresholds (silence, unknown) chosen on the other folds",
+        on_test_speakers=on_test.get("zero_shot_accuracy"), **common)
+    return [head, zero_shot]
 
 
 def standings() -> list[Standing]:
     """Every model with a card, best first by what a new voice can expect."""
-    found = [s for s in (standing(m) for m in spec.MODEL_NAMES) if s is not None]
+    found = [s for s in (standing(m) for m in spec.MODEL_NAMES) if s is not None] + whisper_standings()
     return sorted(found, key=lambda s: -s.accuracy)
 
 
 def answer_order() -> list[str]:
-    """The models in the order /recognize_speech answers: the most accurate on new voices first
-    (card order when a card is missing, so the API's outputs keep their meaning)."""
-    ranked = [s.model for s in standings()]
+    """The models /recognize_speech answers with, the most accurate on new voices first (the GRU and
+    the CNN in card order when their cards are missing, so the API's outputs keep their meaning)."""
+    ranked = [s.model for s in standings() if s.model in spec.RECOGNIZERS]
     return ranked + [m for m in spec.MODEL_NAMES if m not in ranked]

@@ -30,10 +30,22 @@ N_MELS, N_FFT, WIN_LENGTH, HOP_LENGTH = 40, 512, 400, 160
 N_FRAMES = CLIP_SAMPLES // HOP_LENGTH + 1
 F_MIN = 20.0
 
+# Trained here from scratch (one checkpoint each), and Whisper on the same twelve labels: a head trained
+# here on its frozen pretrained encoder, and Whisper zero-shot (never trained on these clips).
 MODEL_NAMES = ("gru", "cnn")
 CHECKPOINTS = {name: WEIGHTS_DIR / "speech" / f"speech_{name}.safetensors" for name in MODEL_NAMES}
+HEAD, ZERO_SHOT = "whisper-head", "whisper-zero-shot"
+HEAD_CHECKPOINT = WEIGHTS_DIR / "speech" / "whisper_head.safetensors"
+RECOGNIZERS = (*MODEL_NAMES, HEAD)  # the models /recognize_speech may answer with
+MODEL_TITLES = {"gru": "GRU", "cnn": "CNN", HEAD: "Whisper head", ZERO_SHOT: "Whisper zero-shot"}
 MODEL_ROLES = {"gru": "GRU · reads the spectrogram frame by frame",
-               "cnn": "CNN · sees the spectrogram as an image"}
+               "cnn": "CNN · sees the spectrogram as an image",
+               HEAD: "Whisper head · a small head on Whisper's pretrained encoder",
+               ZERO_SHOT: "Whisper zero-shot · the ten words scored by Whisper itself"}
+LEARNED_FROM = {"gru": "trained here from scratch: 2,732 real clips + 1,320 synthetic",
+                "cnn": "trained here from scratch: 2,732 real clips + 1,320 synthetic",
+                HEAD: "head trained here on 3,294 clips; encoder pretrained on 680,000 hours",
+                ZERO_SHOT: "pretrained on 680,000 hours; never trained on these clips"}
 GOAL = 0.90  # what was asked of the speech-command models, on voices they never heard
 
 # Shipped clips: Speech Commands test-split speakers (never heard in training), one file per clip.

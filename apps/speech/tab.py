@@ -51,7 +51,7 @@ def recognize_speech(audio_path):
     """The fast answer: each model's labels, the most accurate on new voices first, then the notes."""
     from apps.speech import infer
 
-    result = infer.recognize(audio_path, with_attributions=False)
+    result = infer.recognize(audio_path, with_attributions=False, models=ORDER)
     return (*(result.predictions[name] for name in ORDER), views.notes_markdown(result, ORDER))
 
 
@@ -64,7 +64,7 @@ def explain_speech(audio_path):
     """
     from apps.speech import infer
 
-    result = infer.recognize(audio_path, with_attributions=True)
+    result = infer.recognize(audio_path, with_attributions=True)  # the models with attribution maps
     tops = {name: result.top(name) for name in ORDER if name in result.attributions}
     return (
         views.waveform_image(result.wave, result.window_start),
@@ -114,7 +114,7 @@ def whisper_on_arrival() -> list:
 def warmup():
     from apps.speech import infer
 
-    infer.load_models()
+    infer.load_models(ORDER)
     views.warm()
 
 
@@ -149,12 +149,12 @@ def _commands_view() -> None:
                                     "(same time axis; low frequencies at the bottom)",
                               type="numpy", format="png", interactive=False, show_label=False,
                               elem_id="speech-time-frequency")  # the image carries its own titles and axes
-    model_card_accordion(list(spec.CHECKPOINTS.values()))
+    model_card_accordion([*spec.CHECKPOINTS.values(), *((spec.HEAD_CHECKPOINT,) if spec.HEAD in ORDER else ())])
     gr.Markdown(DATA_NOTE, elem_classes=["explainer"])
 
     answers, pictures = [*labels, notes], [waveform, time_frequency, heard]
     arrival.show(commands_on_arrival, [audio, *answers, *pictures])
-    names = " then ".join(f"the {name.upper()}'s" for name in ORDER)
+    names = ", then ".join(f"the {spec.MODEL_TITLES[name]}'s" for name in ORDER)
     gr.on([button.click, audio.stop_recording, audio.upload], recognize_speech, inputs=audio, outputs=answers,
           api_name="recognize_speech",
           api_description="Recognise a spoken command in an audio file (any format/rate/channels, ≤ 30 s). "
@@ -185,6 +185,9 @@ def _whisper_view() -> None:
             text = gr.Textbox(label="What Whisper heard", lines=3, interactive=False, elem_id="whisper-text")
             took = gr.Markdown(elem_id="whisper-time")
     attention = gr.Plot(label="Cross-attention over the spectrogram", show_label=False, elem_id="whisper-attention")
+    on_words = views.whisper_words_markdown(scores.standings())
+    if on_words:
+        gr.Markdown(on_words, elem_id="whisper-on-words")
 
     arrival.show(whisper_on_arrival, [audio, text, took, attention])
     gr.on([button.click, audio.stop_recording], transcribe_speech, inputs=audio, outputs=[text, took],
@@ -211,4 +214,5 @@ def build() -> None:
 TAB = Tab(name="speech", title="🎙️ Speech commands", order=40, build=build,
           summary="Keyword spotting on real voices: a GRU and a CNN on log-mel spectrograms, with attribution "
                   "maps; and Whisper, pretrained, transcribing anything in English.",
-          checkpoints=tuple(spec.CHECKPOINTS.values()), warmup=warmup)
+          checkpoints=(*spec.CHECKPOINTS.values(), *((spec.HEAD_CHECKPOINT,) if spec.HEAD in ORDER else ())),
+          warmup=warmup)

@@ -172,6 +172,10 @@ def _percent(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
+def _title(name: str) -> str:
+    return spec.MODEL_TITLES.get(name, name)
+
+
 def notes_markdown(result, order: list[str]) -> str:
     """The answer in a sentence (do the models agree?), this run's times, and the input's notes."""
     tops = {name: result.top(name) for name in order}
@@ -180,9 +184,9 @@ def notes_markdown(result, order: list[str]) -> str:
         head = f"{who} hear **{tops[order[0]]}**."
     else:
         head = "The models disagree: " + ", ".join(
-            f"{name.upper()} hears **{top}** ({result.predictions[name][top]:.0%})" for name, top in tops.items()) + "."
-    timing = "This run: " + ", ".join(f"{name.upper()} {result.latency_ms[name]:.0f} ms" for name in order) \
-        + " (forward pass only)."
+            f"{_title(name)} hears **{top}** ({result.predictions[name][top]:.0%})" for name, top in tops.items()) + "."
+    timing = "This run: " + ", ".join(f"{_title(name)} {result.latency_ms[name]:.0f} ms" for name in order) \
+        + " (the models alone, after the audio is read)."
     notes = "\n".join(f"- {note}" for note in result.notes)
     return "\n\n".join(part for part in (head, timing, notes) if part)
 
@@ -193,25 +197,56 @@ def goal_sentence(standing) -> str:
     return f"goal ≥ {spec.GOAL * 100:.0f} % on new voices: {_percent(standing.accuracy)} — {verdict}"
 
 
+def _size(s) -> str:
+    if s.model == spec.ZERO_SHOT:
+        return "Whisper tiny.en, 38 M parameters"
+    extra = " on Whisper's encoder" if s.model == spec.HEAD else ""
+    latency = f" · {s.latency_ms:.0f} ms per clip" if s.latency_ms is not None else ""
+    return f"{s.params / 1000:.0f} k parameters{extra}, {s.size_bytes / 1024:.0f} KB{latency}"
+
+
 def comparison_markdown(standings) -> str:
-    """The models side by side: what a new voice can expect (95 % interval), size, time per clip;
-    then, in words, the goal and the higher test figures and why they are not the headline."""
+    """The models side by side: how often each is right on voices it never heard (95 % interval), what it
+    learned from, its size; then, in words, how each figure was measured, the goal, and the figures on
+    the one set of clips every model can be compared on."""
     if not standings:
         return "The model cards are missing, so there are no figures to compare."
-    rows = ["| model | right on new voices (95 % interval) | size · time per clip |", "|---|---|---|"]
+    rows = ["| model | right on new voices (95 % interval) | learned from | size |", "|---|---|---|---|"]
     for s in standings:
-        latency = f" · {s.latency_ms:.0f} ms" if s.latency_ms is not None else ""
         rows.append(f"| **{s.title}** | **{_percent(s.accuracy)}** ({_percent(s.interval[0])}–{_percent(s.interval[1])}) "
-                    f"| {s.params / 1000:.0f} k parameters, {s.size_bytes / 1024:.0f} KB{latency} |")
-    best = standings[0]
-    lines = ["\n".join(rows),
-             f"**{best.title}** answers first: it is right most often on voices it never heard "
-             f"({best.basis})."]
-    lines.append("; ".join(f"{s.title}: {goal_sentence(s)}" for s in standings) + ".")
+                    f"| {spec.LEARNED_FROM[s.model]} | {_size(s)} |")
+    answering = [s for s in standings if s.model in spec.RECOGNIZERS]
+    lines = ["\n".join(rows)]
+    if answering:
+        lines.append(f"**{answering[0].title}** answers first: it is right most often on voices it never heard.")
+    by_basis: dict[str, list[str]] = {}
+    for s in standings:
+        by_basis.setdefault(s.basis, []).append(s.title)
+    lines.append("How each figure was measured: " + "; ".join(
+        f"{' and '.join(titles)}: {basis}" for basis, titles in by_basis.items()) + ".")
+    lines.append("; ".join(f"{s.title}: {goal_sentence(s)}" for s in answering) + ".")
     optimistic = [s for s in standings if s.optimistic is not None]
+    compared = [s for s in standings if s.on_test_speakers is not None]
     if optimistic:
-        figures = ", ".join(f"{s.title} {_percent(s.optimistic)}" for s in optimistic)
         clips = optimistic[0].optimistic_clips
-        lines.append(f"On the {clips} clips of this project's own test speakers they score higher ({figures}), but "
-                     "those clips helped choose the recipe, so that figure is optimistic for a new voice.")
+        figures = ", ".join(f"{s.title} {_percent(s.on_test_speakers)}" for s in compared)
+        lines.append(f"On the {clips} clips of this project's test speakers, the one set every model can be "
+                     f"compared on: {figures}. The GRU and the CNN never trained on those speakers, but the "
+                     "clips helped choose their recipe, so their figures there are optimistic for a new voice.")
     return "\n\n".join(lines)
+
+
+def whisper_words_markdown(standings) -> str:
+    """For the Whisper view: how Whisper does on the twelve command words, as it comes and with a head
+    trained here, beside the small networks ('' without the head's card)."""
+    by_model = {s.model: s for s in standings}
+    if spec.HEAD not in by_model:
+        return ""
+    head, zero = by_model[spec.HEAD], by_model[spec.ZERO_SHOT]
+    small = [s for s in standings if s.model in spec.MODEL_NAMES]
+    others = ", ".join(f"the {s.title} trained from scratch {_percent(s.accuracy)}" for s in small)
+    return (f"**The same Whisper on the twelve command words** (each clip's speaker unheard): as it comes "
+            f"(zero-shot), **{_percent(zero.accuracy)}** ({_percent(zero.interval[0])}–{_percent(zero.interval[1])}); "
+            f"with a small head trained here on its encoder, **{_percent(head.accuracy)}** "
+            f"({_percent(head.interval[0])}–{_percent(head.interval[1])})"
+            + (f"; {others}" if others else "") + ". The table in *Twelve words* says how each was measured.")

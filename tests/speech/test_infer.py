@@ -244,6 +244,32 @@ def test_comparison_shows_new_voice_figures_in_a_learners_words():
         assert jargon not in table
 
 
+def _head_card(cv: float, zero_shot: float) -> dict:
+    """A Whisper-head card as train_transfer writes it (figures made up for the ordering)."""
+    return {"params": 40_000, "size_bytes": 160_000, "metrics": {
+        "cv_accuracy": cv, "cv_ci95": [cv - 0.01, cv + 0.01], "zero_shot_accuracy": zero_shot,
+        "zero_shot_ci95": [zero_shot - 0.02, zero_shot + 0.02], "folds": [{"clips": 600}] * 5,
+        "on_gru_cnn_test_speakers": {"clips": 562, "head_accuracy": cv, "zero_shot_accuracy": zero_shot}}}
+
+
+@pytest.mark.parametrize("cv, first", [(0.95, spec.HEAD), (0.80, "gru")])
+def test_the_most_accurate_model_on_new_voices_answers_first(monkeypatch, cv, first):
+    """With a Whisper head's card, /recognize_speech's order follows the honest figures: the head's
+    cross-validated accuracy against the GRU's and CNN's new-voice figures; zero-shot Whisper is compared,
+    not asked."""
+    from apps.speech import views
+
+    cards = {name: scores.card_of(name) for name in spec.MODEL_NAMES} | {spec.HEAD: _head_card(cv, 0.70)}
+    monkeypatch.setattr(scores, "card_of", lambda model: cards.get(model, cards[spec.HEAD]))
+    order = scores.answer_order()
+    assert order[0] == first and set(order) == set(spec.RECOGNIZERS)
+    table = views.comparison_markdown(scores.standings())
+    assert table.index("**Whisper zero-shot**") > table.index("**CNN**")  # 70 % comes last
+    assert "5-fold cross-validation on this project's 3,000 clips" in table
+    words = views.whisper_words_markdown(scores.standings())
+    assert "(zero-shot), **70.0 %**" in words and f"**{cv * 100:.1f} %**" in words
+
+
 def test_attributions_cover_the_spectrogram():
     result = infer.recognize(YES_CLIP)
     for name in spec.MODEL_NAMES:
@@ -305,13 +331,22 @@ def test_explanation_uses_the_same_window_as_the_prediction(tmp_path):
     from apps.speech import tab
 
     path, _ = _long_clip(tmp_path)
-    gru, cnn, notes = tab.recognize_speech(str(path))
+    *labels, notes = tab.recognize_speech(str(path))
     waveform, time_frequency, (rate, window) = tab.explain_speech(str(path))
     answer = infer.recognize(path, with_attributions=False)
     assert rate == spec.SAMPLE_RATE and window.shape == (spec.CLIP_SAMPLES,)
     np.testing.assert_array_equal(window, (answer.window * 32767).astype("int16"))
     assert "most speech energy" in notes and f"{answer.window_start / spec.SAMPLE_RATE:.2f}" in notes
     explained = infer.recognize(path)
-    assert {n: explained.top(n) for n in spec.MODEL_NAMES} == {"cnn": max(cnn, key=cnn.get),
-                                                                 "gru": max(gru, key=gru.get)}
+    answered = {name: max(label, key=label.get) for name, label in zip(tab.ORDER, labels)}
+    assert {n: explained.top(n) for n in spec.MODEL_NAMES} == {n: answered[n] for n in spec.MODEL_NAMES}
     assert waveform.ndim == 3 and time_frequency.ndim == 3
+
+
+@pytest.mark.skipif(not spec.HEAD_CHECKPOINT.exists(), reason="the Whisper head is not shipped")
+def test_whisper_head_answers_on_the_same_window():
+    result = infer.recognize(YES_CLIP, with_attributions=False, models=spec.RECOGNIZERS)
+    probabilities = result.predictions[spec.HEAD]
+    assert list(probabilities) == spec.LABELS and sum(probabilities.values()) == pytest.approx(1, abs=1e-4)
+    assert result.top(spec.HEAD) == "yes"
+    assert spec.HEAD not in result.attributions
