@@ -74,7 +74,7 @@ cells: at L = 10 all learn; at L = 50 the CNN stays at chance (the letter is out
 while such a run is going watches that one run: you join it where it is, with its curves so far.
 Different settings train side by side and share the CPU, so each makes fewer steps in its time
 (the status line says when). Up to {spec.LIVE_MAX_RUNS} different runs train at once; beyond that you wait in the
-queue (Gradio shows your place). A run stops as soon as nobody watches it any more."""
+queue until one ends. A run stops as soon as nobody watches it any more."""
 
 INSIDE_TEXT = f"""### Inside the shipped models
 Pick models trained at some L and feed them a sequence (any length from {spec.INPUT_LENGTH.range_text}). Their answers

@@ -66,6 +66,7 @@ def test_live_curves_grow_while_training(page, artifacts):
     _set_number(page, "memory-live-length", 10)
     _set_number(page, "memory-live-seconds", 15)
     page.locator(TAB).get_by_role("button", name="Train", exact=True).click()
+    page.evaluate("document.querySelector('#memory-live-status').scrollIntoView({block: 'start'})")
     seen, overlays, shot = [], 0, False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
