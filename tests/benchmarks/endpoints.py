@@ -9,7 +9,7 @@ from gradio_client import handle_file
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "apps" / "cnn" / "examples" / "temple.jpg"
 CLOTHES = ROOT / "apps" / "cnn" / "examples" / "fashion_ankle_boot.png"
-CLIP = ROOT / "tests" / "data" / "speech" / "yes_b49caed3_nohash_2.flac"
+CLIP = ROOT / "apps" / "speech" / "assets" / "yes_b49caed3_nohash_2.flac"
 
 ENDPOINTS = {
     "/classify_image": lambda: (handle_file(str(CLOTHES)), "fashion"),

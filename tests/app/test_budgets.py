@@ -24,7 +24,7 @@ from shared import validate
 from shared.errors import BadInput
 from tests.benchmarks.soak import raw_call
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUDGET_MB = 300  # the most one request may raise the server's resident memory
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from tests.benchmarks.load import call, call_many, new_client, upload
 from tests.concurrency import run_async
 
-DIGITS = Path(__file__).parent / "data" / "cnn" / "mnist_test_first1000.npz"
+DIGITS = Path(__file__).resolve().parents[2] / "apps" / "cnn" / "assets" / "mnist_test_first1000.npz"
 
 
 def test_400_jobs_from_one_client_16_at_a_time_all_come_back(gallery):
