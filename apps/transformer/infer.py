@@ -469,7 +469,7 @@ def generate(prompt, max_new_tokens=spec.MAX_NEW_TOKENS.default, temperature=spe
                           [(vocab[i], p) for p, i in zip(top_p.tolist(), top_i.tolist())]))
         ids.append(token)
         if token == tokenizer.eos_token_id:
-            notes.append("The model ended the fortune (<|endoftext|>).")
+            notes.append("The model ended the fortune here: it chose its end-of-text token, <|endoftext|>.")
             break
         next_input = [token]
     attention = causal_attention(ids) if with_attention else None

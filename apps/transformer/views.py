@@ -90,7 +90,9 @@ def comparison_note(card: dict | None = None) -> str:
     rows = {_kind(name): row for name, row in card.get("comparison", {}).items()}
     if not rows:
         return ""
-    limits = ", ".join(f"{ROW_NAMES[k]} {_duration(rows[k]['time_limit_s'])}"
+    runs = len(card.get("soup", {}).get("ingredients", []))
+    each = f" for each of its {runs} runs, whose times the table adds up" if runs > 1 else ""
+    limits = ", ".join(f"{ROW_NAMES[k]} {_duration(rows[k]['time_limit_s'])}" + (each if k == "lora" else "")
                        for k in ("scratch", "probe", "lora") if k in rows and "time_limit_s" in rows[k])
     note = f"Each approach had a time limit on two shared CPU cores ({limits})."
     lora = rows.get("lora", {})
@@ -113,7 +115,7 @@ def accuracy_line(card: dict | None = None) -> str:
                "not yet (BERT-base reaches about 87 % on these sentences, Kim's CNN 81.5 %; this 6-layer model "
                f"with adapters trained{trained} on two CPU cores gets this far)")
     n = metrics.get("test_sentences", 1000)
-    line = (f"**Goal: ≥ {spec.ACCURACY_GOAL:.0%} of {n:,} new movie-review sentences right — "
+    line = (f"**Goal: ≥ {spec.ACCURACY_GOAL * 100:.0f} % of {n:,} new movie-review sentences right — "
             f"{accuracy:.1%}: {verdict}.**")
     elsewhere = metrics.get("out_of_domain_accuracy", {})
     if elsewhere:
@@ -197,7 +199,7 @@ def heads_figure(result, hide_special: bool) -> Figure:
     n_layers, n_heads, n = rows.shape
     columns = 2
     panel_rows = int(np.ceil(n_layers / columns))
-    width = min(13.5, 6.5 + 0.3 * n * columns)
+    width = min(12.0, 6.5 + 0.3 * n * columns)  # 1,200 px: fits a 1280-px screen at natural size
     fig = Figure(figsize=(width, 3.2 * panel_rows + 0.8), layout="constrained")
     axes = fig.subplots(panel_rows, columns, squeeze=False)
     image = None
@@ -270,11 +272,13 @@ def confidence_figure(result) -> Figure:
     fig = line_plot({"model's probability": [s.probability for s in result.steps],
                      "probability when sampled (temperature, top-k)": [s.sampling_probability for s in result.steps]},
                     x=range(1, n + 1), title="How sure the model was of each chosen token",
-                    x_title="generated token", y_title="p(chosen token)", width=6.4, height=3.0)
+                    x_title="generated token", y_title="p(chosen token)", width=5.6, height=3.6)
     ax = fig.axes[0]
     ax.set_ylim(0, 1.02)  # a probability: the axis starts at zero
     ax.xaxis.get_major_locator().set_params(integer=True)  # steps are whole numbers
-    ax.legend(fontsize=LABEL_PT)
+    if ax.get_legend() is not None:  # below the axes: inside, it hides the curves
+        ax.get_legend().remove()
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=LABEL_PT)
     return _readable(fig)
 
 
@@ -283,7 +287,7 @@ def causal_attention_figure(result) -> Figure:
     labels = _sparse_labels(labels)
     fig = heatmap(result.attention[-1].mean(0), x_labels=labels, y_labels=labels, vmin=0,
                   title="Causal self-attention, last layer (mean of heads)",
-                  x_title="attended to", y_title="token predicting the next one", width=6.4, height=6.0)
+                  x_title="attended to", y_title="token predicting the next one", width=6.0, height=5.6)
     return _readable(fig)
 
 
