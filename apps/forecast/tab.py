@@ -188,7 +188,8 @@ def build() -> None:
                 csv_horizon = spec.CSV_HORIZON.number(min_width=160)
                 seasonal_period = spec.SEASONAL_PERIOD.number(min_width=160)
             csv_button = gr.Button("Fit and forecast my series", variant="primary", interactive=False)
-            with gr.Column(visible=False) as csv_results:
+            fitting = gr.Markdown(elem_id="forecast-fitting", min_height=48)  # where the fit's progress shows
+            with gr.Column(visible=False) as csv_results:  # shown once a fit succeeds
                 csv_verdict = gr.Markdown()
                 csv_backtest_plot = gr.Plot(label="Backtest", show_label=False)
                 csv_metrics = gr.Dataframe(label="Errors on the held-out points (lower is better)",
@@ -221,11 +222,12 @@ def build() -> None:
         lambda: UNUSABLE_FILE, None, upload_info, api_name="unusable_csv", queue=False, **quiet)
     upload.clear(_no_file, None, reading, api_name="clear_csv", queue=False, **quiet)
     example_button.click(_example, None, [upload, *reading], api_name="example_csv", **quiet)
-    csv_button.click(lambda: gr.Column(visible=True), None, csv_results, api_name="show_csv_results",
+    csv_button.click(lambda: gr.Column(visible=False), None, csv_results, api_name="hide_csv_results",
                      queue=False, **quiet)
     csv_button.click(forecast_csv, [upload, csv_horizon, date_column, value_column, seasonal_period],
                      [csv_future, csv_verdict, csv_backtest_plot, csv_metrics, csv_forecast_plot, csv_gates_plot],
-                     api_name="forecast_csv", concurrency_limit=1, show_progress_on=[csv_verdict])
+                     api_name="forecast_csv", concurrency_limit=1, show_progress_on=[fitting]).success(
+        lambda: gr.Column(visible=True), None, csv_results, api_name="show_csv_results", queue=False, **quiet)
 
 
 def _goals_markdown() -> str:
