@@ -10,6 +10,14 @@ from apps.unsupervised import spec
 from shared import arrival
 from shared.ui import explainer, guard, model_card_accordion, selected_index
 
+# Figures are shown at their natural size (labels stay >= 11 px); on a screen narrower than a figure
+# its box scrolls sideways instead of shrinking it.
+CSS = """
+#tab-unsupervised .natural-size .matplotlib { overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
+#tab-unsupervised .natural-size .matplotlib img { max-width: none; }
+"""
+
+
 # ----- handlers: infer computes, views shows ---------------------------------------------------
 
 @guard("Decoding the latent point")
@@ -125,6 +133,7 @@ def default_dsn():
 # ----- layout, then events ---------------------------------------------------------------------
 
 def build():
+    gr.HTML(f"<style>{CSS}</style>", padding=False)
     explainer("The *unsupervised* side of the classification of deep architectures: models that learn "
               "structure without labels (autoencoders, RBMs and deep belief networks, self-organising "
               "maps), and the deep stacking network, a supervised stack of simple modules. All small, "
@@ -149,12 +158,12 @@ def build():
             with gr.Row():
                 start = index.slider(label="First held-out image", value=spec.RECONSTRUCT_START, min_width=200)
                 recon_button = gr.Button("Reconstruct 8 images", min_width=160)
-            recon_plot = gr.Plot(label="Reconstructions", show_label=False)
+            recon_plot = gr.Plot(label="Reconstructions", show_label=False, elem_classes=["natural-size"])
             with gr.Row():
                 index_a = index.slider(label="From image", value=spec.INTERPOLATE_FROM, min_width=200)
                 index_b = index.slider(label="To image", value=spec.INTERPOLATE_TO, min_width=200)
                 interp_button = gr.Button("Interpolate", min_width=160)
-            interp_plot = gr.Plot(label="Interpolation", show_label=False)
+            interp_plot = gr.Plot(label="Interpolation", show_label=False, elem_classes=["natural-size"])
             explainer("**Denoising**: the 32-number autoencoder was trained to rebuild clean images from "
                       "noisy ones, so it learned what clothes look like, not the noise.")
             with gr.Row():
@@ -174,15 +183,15 @@ def build():
                       "better on them than on raw pixels?")
             summary_button = gr.Button("Show filters and feature accuracy", variant="primary")
             with gr.Row():
-                filters_plot = gr.Plot(label="Learned filters", show_label=False, min_width=300)
-                probe_plot = gr.Plot(label="Linear classifier accuracy", show_label=False, min_width=300)
+                filters_plot = gr.Plot(label="Learned filters", show_label=False, elem_classes=["natural-size"], min_width=300)
+                probe_plot = gr.Plot(label="Linear classifier accuracy", show_label=False, elem_classes=["natural-size"], min_width=300)
             with gr.Row():
                 gibbs_steps = spec.GIBBS_STEPS.slider(min_width=200)
                 gibbs_start = gr.Radio(spec.GIBBS_STARTS, value=spec.GIBBS_STARTS[0], label="Start from",
                                        min_width=200)
                 gibbs_digit = index.slider(label="Held-out digit", min_width=200)
                 gibbs_button = gr.Button("Sample", min_width=120)
-            gibbs_plot = gr.Plot(label="Gibbs chain", show_label=False)
+            gibbs_plot = gr.Plot(label="Gibbs chain", show_label=False, elem_classes=["natural-size"])
             model_card_accordion([spec.RBM_PATH])
         with gr.Tab("Self-organising map", id="unsupervised-som", elem_id="unsupervised-som"):
             explainer("A self-organising map is a grid of prototypes. Each step, the prototype nearest a "
@@ -193,12 +202,12 @@ def build():
                 som_size = spec.SOM_SIZE.slider(label="Map size (units per side)", min_width=200)
                 som_steps = spec.SOM_STEPS.slider(label="Training steps (16 samples each)", min_width=200)
                 som_button = gr.Button("Train live", variant="primary", min_width=120)
-            som_evolution = gr.Plot(label="Evolution of the map", show_label=False)
-            som_curve = gr.Plot(label="Quantization error", show_label=False)
+            som_evolution = gr.Plot(label="Evolution of the map", show_label=False, elem_classes=["natural-size"])
+            som_curve = gr.Plot(label="Quantization error", show_label=False, elem_classes=["natural-size"])
             som_show = gr.Button(f"Show the shipped {spec.SHIPPED_SOM_SIDE}×{spec.SHIPPED_SOM_SIDE} digit map")
             with gr.Row():
-                som_mosaic = gr.Plot(label="Prototypes", show_label=False, min_width=300)
-                som_labels = gr.Plot(label="Unit labels", show_label=False, min_width=300)
+                som_mosaic = gr.Plot(label="Prototypes", show_label=False, elem_classes=["natural-size"], min_width=300)
+                som_labels = gr.Plot(label="Unit labels", show_label=False, elem_classes=["natural-size"], min_width=300)
             model_card_accordion([spec.SOM_PATH])
         with gr.Tab("Deep stacking network", id="unsupervised-dsn", elem_id="unsupervised-dsn"):
             explainer("A deep stacking network (Deng & Yu) stacks simple modules: each has one sigmoid "
@@ -208,7 +217,7 @@ def build():
                 dsn_digit = index.slider(label="Held-out digit", min_width=200)
                 dsn_button = gr.Button("Run the stack", variant="primary", min_width=120)
             with gr.Row():
-                dsn_curve = gr.Plot(label="Per-module accuracy", show_label=False, min_width=300)
+                dsn_curve = gr.Plot(label="Per-module accuracy", show_label=False, elem_classes=["natural-size"], min_width=300)
                 dsn_image = gr.Image(label="Digit", height=160, interactive=False, min_width=120)
                 dsn_table = gr.Markdown()
             model_card_accordion([spec.DSN_PATH])

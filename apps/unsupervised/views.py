@@ -108,7 +108,7 @@ def tiled(images, columns: int, gap: int = 2) -> np.ndarray:
 
 
 def filters_figure(probe: infer.FeatureProbe) -> Figure:
-    fig, ax = new_figure(6, 2.6)
+    fig, ax = new_figure(5.6, 2.6)
     ax.imshow(tiled(probe.filters, 16), cmap="gray", interpolation="nearest")
     ax.axis("off")
     ax.set_title(f"RBM-1 filters: weights from 784 pixels into its {len(probe.filters)} most-used hidden units",
@@ -128,7 +128,7 @@ def probe_sentence(probe: infer.FeatureProbe) -> str:
 
 
 def probe_figure(probe: infer.FeatureProbe) -> Figure:
-    fig, ax = new_figure(6, 3.2)
+    fig, ax = new_figure(5.6, 3.4)
     bars = ax.barh([PROBE_NAMES[k] for k in probe.accuracy], [100 * v for v in probe.accuracy.values()],
                    color="#2563eb")
     ax.bar_label(bars, fmt="%.1f %%", fontsize=10)
@@ -182,7 +182,7 @@ def som_views(run: infer.SomSnapshot) -> tuple[Figure, Figure]:
     if run.time_capped:
         titles[-1] += " (time cap)"
     evolution = _grid(run.images, titles, len(run.images), f"The map during training ({run.dataset})",
-                      cell=1.6 if run.dataset == "colours" else 2.0)
+                      cell=1.3 if run.dataset == "colours" else 1.5)
     note = som_error_sentence(run.errors, run.steps)
     curve = line_plot({"quantization error": run.errors}, x=run.steps,
                       title="Mean distance from a sample to its best unit", x_title="training step",
@@ -196,8 +196,8 @@ def som_views(run: infer.SomSnapshot) -> tuple[Figure, Figure]:
 def shipped_som_figures(som: infer.ShippedSom) -> tuple[Figure, Figure]:
     rows, cols = som.unit_labels.shape
     mosaic = _grid([som.prototypes], None, 1, f"{rows}×{cols} SOM trained on digits: each tile is a unit's prototype",
-                   cell=6.0)
-    fig, ax = new_figure(5.2, 5.2)
+                   cell=5.2)
+    fig, ax = new_figure(5.2, 5.4)
     ax.imshow(som.unit_labels, cmap="tab10", vmin=-0.5, vmax=9.5, interpolation="nearest")
     for (r, c), label in np.ndenumerate(som.unit_labels):
         ax.text(c, r, "–" if label < 0 else str(label), ha="center", va="center", fontsize=11, color="white",

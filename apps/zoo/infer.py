@@ -134,9 +134,10 @@ def _describe(name: str) -> Description:
             h.remove()
     layers = pd.DataFrame(rows, columns=["layer", "type", "output shape", "params", "MACs"])
     layers.insert(0, "#", range(1, len(layers) + 1))
-    # Blocks: the top-level child each layer lives in (features.3 -> features.3 for Sequential
-    # stems like VGG's, layer1.0 for ResNet's stages), in order of first use.
-    layers["block"] = [_block_of(n) for n in layers["layer"]]
+    # Blocks, in order of first use: the top-level child each layer lives in (layer1.0 for ResNet's
+    # stages, conv1), and a Sequential of plain layers (VGG's features) cut at its pooling layers.
+    layers["block"] = _split_flat_stages([_block_of(n) for n in layers["layer"]], list(layers["layer"]),
+                                         list(layers["type"]))
     blocks = (layers.groupby("block", sort=False)
               .agg(first_layer=("#", "min"), layers=("#", "count"), params=("params", "sum"),
                    MACs=("MACs", "sum"), output_shape=("output shape", "last"))
@@ -149,6 +150,28 @@ def _describe(name: str) -> Description:
                        int(sum(p.numel() for p in model.parameters())),
                        int(layers["MACs"].sum()), weight_layers, arch.input_size,
                        arch.year, arch.paper, arch.key_idea, arch.source, top1, top1_source)
+
+
+POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
+
+
+def _split_flat_stages(blocks: list[str], names: list[str], types: list[str]) -> list[str]:
+    """A block made of plain layers only (VGG's and LeNet's `features.0` ... `features.30`) split
+    into its stages, each ending at a pooling layer: `features.0–4`, `features.5–9`, ..."""
+    flat = {b for b in blocks if all(n.startswith(b + ".") and n[len(b) + 1:].isdigit()
+                                     for n, nb in zip(names, blocks) if nb == b)}
+    out, i = list(blocks), 0
+    while i < len(blocks):
+        if blocks[i] not in flat:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(blocks) and blocks[j + 1] == blocks[i] and types[j] not in POOLS:
+            j += 1
+        first, last = names[i].rsplit(".", 1)[1], names[j].rsplit(".", 1)[1]
+        out[i: j + 1] = [f"{blocks[i]}.{first}–{last}" if first != last else names[i]] * (j - i + 1)
+        i = j + 1
+    return out
 
 
 def _block_of(qualified_name: str) -> str:
@@ -172,7 +195,7 @@ def published_top1() -> dict[str, tuple[float, str]]:
     for name, enum_name in TORCHVISION_WEIGHTS.items():
         weights = getattr(tvm, enum_name).IMAGENET1K_V1
         top1 = weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]
-        table[name] = (float(top1), f"torchvision {enum_name}.IMAGENET1K_V1 metadata, recipe {weights.meta['recipe']}")
+        table[name] = (float(top1), f"torchvision {enum_name}.IMAGENET1K_V1 metadata (torchvision's own training)")
     table.update(PAPER_TOP1)
     return table
 

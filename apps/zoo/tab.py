@@ -13,6 +13,12 @@ from shared.ui import explainer, guard, model_card_accordion
 LAYER_HEADERS = ["#", "layer", "type", "output shape", "parameters", "multiply-adds"]
 BLOCK_HEADERS = ["block", "layers", "parameters", "share of parameters", "multiply-adds",
                  "share of multiply-adds", "output shape"]
+# Figures are shown at their natural size (labels stay >= 11 px); on a screen narrower than a figure
+# its box scrolls sideways instead of shrinking it.
+CSS = """
+#tab-zoo .natural-size .matplotlib { overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
+#tab-zoo .natural-size .matplotlib img { max-width: none; }
+"""
 COMPARISON_HEADERS = ["architecture", "year", "input", "parameters", "multiply-adds", "ImageNet top-1 (%)",
                       "source"]
 
@@ -69,6 +75,7 @@ def default_comparison():
 # ----- layout, then events ---------------------------------------------------------------------
 
 def build():
+    gr.HTML(f"<style>{CSS}</style>", padding=False)
     explainer("Ten convolutional networks that shaped computer vision, each built from its definition "
               "(torchvision, timm, or written here for LeNet-5) **without its weights**: everything below "
               "is computed from the model itself by running one dummy image through it.")
@@ -81,11 +88,8 @@ def build():
                                    scale=3, min_width=200,
                                    allow_custom_value=True)  # the API takes names like "resnet50" too
                 describe_button = gr.Button("Describe", variant="primary", scale=1, min_width=120)
-            with gr.Row():
-                with gr.Column(scale=2, min_width=280):
-                    summary = gr.Markdown()
-                with gr.Column(scale=3, min_width=280):
-                    blocks_plot = gr.Plot(label="Block summary", show_label=False)
+            summary = gr.Markdown()
+            blocks_plot = gr.Plot(label="Block summary", show_label=False, elem_classes=["natural-size"])
             with gr.Accordion("Per-layer table (every layer the image passes through)", open=True):
                 layers = gr.Dataframe(label="Layers: output shape per image, parameters, multiply-adds",
                                       headers=LAYER_HEADERS, interactive=False, max_height=420, wrap=True)
@@ -109,7 +113,8 @@ def build():
             with gr.Row():
                 x_axis = gr.Radio(spec.X_AXES, value=spec.DEFAULT_X_AXIS, label="x axis", scale=3, min_width=200)
                 compare_button = gr.Button("Compare", scale=1, min_width=120)
-            comparison_plot = gr.Plot(label="Cost against published accuracy", show_label=False)
+            comparison_plot = gr.Plot(label="Cost against published accuracy", show_label=False,
+                                      elem_classes=["natural-size"])
             comparison = gr.Dataframe(headers=COMPARISON_HEADERS, interactive=False, wrap=True)
 
         with gr.Tab("LeNet-5 reads your digit", id="zoo-lenet", elem_id="zoo-lenet"):
@@ -124,7 +129,7 @@ def build():
                     prediction = gr.Label(num_top_classes=3, label="LeNet-5 says")
                     seen = gr.Image(label="What LeNet-5 sees (28×28)", height=160, interactive=False)
                     classify_button = gr.Button("Classify", variant="primary")
-            feature_maps = gr.Plot(label="Inside LeNet-5", show_label=False)
+            feature_maps = gr.Plot(label="Inside LeNet-5", show_label=False, elem_classes=["natural-size"])
             model_card_accordion([spec.LENET_PATH])
 
     gr.on([name.change, describe_button.click], describe_architecture, inputs=name,

@@ -24,12 +24,15 @@ def test_click_on_the_latent_map_decodes_that_point(page, artifacts):
     assert not app_errors(page)
 
 
-@pytest.mark.parametrize("view, plots", [("rbm", 3), ("som", 4), ("dsn", 1)])
-def test_each_view_has_its_pictures_before_any_click(page, gallery, artifacts, view, plots):
-    page.goto(gallery + f"/?tab=unsupervised&view={view}")
-    shown = page.locator(f"#unsupervised-{view} .matplotlib img")
+@pytest.mark.parametrize("view, title, plots", [("rbm", "RBM & deep belief network", 3),
+                                                ("som", "Self-organising map", 4),
+                                                ("dsn", "Deep stacking network", 1)])
+def test_each_view_has_its_pictures_before_any_click(page, artifacts, view, title, plots):
+    open_tab(page, "Unsupervised family")
+    page.get_by_role("tab", name=title).click()
+    selector = f"#unsupervised-{view} .matplotlib img"
     page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
-                           arg=[f"#unsupervised-{view} .matplotlib img", plots], timeout=120_000)
-    page.screenshot(path=str(artifacts / f"unsupervised_{view}_arrival.png"), full_page=False)
-    assert shown.count() >= plots
+                           arg=[selector, plots], timeout=120_000)
+    page.screenshot(path=str(artifacts / f"unsupervised_{view}_arrival.png"), full_page=True)
+    assert page.locator(selector).count() >= plots
     assert not app_errors(page)

@@ -178,3 +178,10 @@ def test_on_arrival_the_default_architecture_and_the_comparison_are_shown():
     assert len(blocks) and plot.plot.startswith("data:image/")  # encoded once, as gr.Plot sends it
     table, comparison = tab.default_comparison()
     assert len(table) == 10 and comparison.plot.startswith("data:image/")
+
+
+def test_a_sequential_of_plain_layers_is_split_into_its_stages():
+    blocks = list(infer.describe("VGG-16").blocks["block"])
+    assert blocks == ["features.0–4", "features.5–9", "features.10–16", "features.17–23", "features.24–30",
+                      "avgpool", "classifier.0–6"]  # five conv stages, each ending at a max-pool
+    assert list(infer.describe("LeNet-5").blocks["block"])[:2] == ["features.0–2", "features.3–5"]  # C1+S2, C3+S4
