@@ -73,23 +73,13 @@ def explain_speech(audio_path):
     )
 
 
-def _whisper_time_markdown(result) -> str:
-    if result.no_speech:
-        head = f"**No speech heard** in {result.audio_seconds:.1f} s of audio ({result.seconds:.2f} s)."
-    else:
-        head = (f"Transcribed {result.audio_seconds:.1f} s of audio in **{result.seconds:.2f} s** "
-                f"({len(result.tokens)} tokens) on this machine's CPU.")
-    notes = "\n".join(f"- {note}" for note in result.notes)
-    return f"{head}\n\n{notes}" if notes else head
-
-
 @guard("Transcribing the speech")
 def transcribe_speech(audio_path):
     """The answer: Whisper's text first, then the time it took (and notes). No picture."""
     from apps.speech import whisper
 
     result = whisper.transcribe_cached(audio_path)
-    return result.text, _whisper_time_markdown(result)
+    return result.text, views.whisper_time_markdown(result)
 
 
 @guard("Drawing Whisper's cross-attention")
@@ -101,21 +91,32 @@ def explain_transcription(audio_path):
 
 
 def commands_on_arrival() -> list:
-    """The default clip in the input, the models' answer and the pictures, before any click."""
+    """The default clip in the input, the models' answer and the pictures, before any click (computed
+    once per server: its times say so)."""
+    from apps.speech import infer
+
     clip = str(spec.DEFAULT_CLIP)
-    return [clip, *recognize_speech(clip), *explain_speech(clip)]
+    result = infer.recognize(clip, with_attributions=False, models=ORDER)
+    answer = [*(result.predictions[name] for name in ORDER), views.notes_markdown(result, ORDER, at_start_up=True)]
+    return [clip, *answer, *explain_speech(clip)]
 
 
 def whisper_on_arrival() -> list:
+    """The same clip transcribed. Whisper is loaded first, so the notes are not about its first load."""
+    from apps.speech import whisper
+
+    whisper.load_whisper()
     clip = str(spec.DEFAULT_CLIP)
-    return [clip, *transcribe_speech(clip), explain_transcription(clip)]
+    result = whisper.transcribe_cached(clip)
+    return [clip, result.text, views.whisper_time_markdown(result, at_start_up=True), explain_transcription(clip)]
 
 
 def warmup():
-    from apps.speech import infer
+    from apps.speech import infer, whisper
 
     infer.load_models(ORDER)
     views.warm()
+    whisper.load_whisper()  # the Whisper view's arrival transcribes the example clip
 
 
 # ---------------------------------------------------------------- layout, then events

@@ -176,8 +176,9 @@ def _title(name: str) -> str:
     return spec.MODEL_TITLES.get(name, name)
 
 
-def notes_markdown(result, order: list[str]) -> str:
-    """The answer in a sentence (do the models agree?), this run's times, and the input's notes."""
+def notes_markdown(result, order: list[str], at_start_up: bool = False) -> str:
+    """The answer in a sentence (do the models agree?), this run's times, and the input's notes.
+    at_start_up: the run was the page's example, computed once when the server started."""
     tops = {name: result.top(name) for name in order}
     if len(set(tops.values())) == 1:
         who = "Both models" if len(order) == 2 else f"All {len(order)} models"
@@ -185,7 +186,8 @@ def notes_markdown(result, order: list[str]) -> str:
     else:
         head = "The models disagree: " + ", ".join(
             f"{_title(name)} hears **{top}** ({result.predictions[name][top]:.0%})" for name, top in tops.items()) + "."
-    timing = "This run: " + ", ".join(f"{_title(name)} {result.latency_ms[name]:.0f} ms" for name in order) \
+    timing = ("When the server started: " if at_start_up else "This run: ") \
+        + ", ".join(f"{_title(name)} {result.latency_ms[name]:.0f} ms" for name in order) \
         + " (the models alone, after the audio is read)."
     notes = "\n".join(f"- {note}" for note in result.notes)
     return "\n\n".join(part for part in (head, timing, notes) if part)
@@ -250,3 +252,16 @@ def whisper_words_markdown(standings) -> str:
             f"with a small head trained here on its encoder, **{_percent(head.accuracy)}** "
             f"({_percent(head.interval[0])}–{_percent(head.interval[1])})"
             + (f"; {others}" if others else "") + ". The table in *Twelve words* says how each was measured.")
+
+
+def whisper_time_markdown(result, at_start_up: bool = False) -> str:
+    """How long the transcription took (and its notes); at_start_up: the page's example, computed once
+    when the server started, so its time says so."""
+    when = ", when the server started" if at_start_up else ""
+    if result.no_speech:
+        head = f"**No speech heard** in {result.audio_seconds:.1f} s of audio ({result.seconds:.2f} s{when})."
+    else:
+        head = (f"Transcribed {result.audio_seconds:.1f} s of audio in **{result.seconds:.2f} s** "
+                f"({len(result.tokens)} tokens) on this machine's CPU{when}.")
+    notes = "\n".join(f"- {note}" for note in result.notes)
+    return f"{head}\n\n{notes}" if notes else head

@@ -350,3 +350,16 @@ def test_whisper_head_answers_on_the_same_window():
     assert list(probabilities) == spec.LABELS and sum(probabilities.values()) == pytest.approx(1, abs=1e-4)
     assert result.top(spec.HEAD) == "yes"
     assert spec.HEAD not in result.attributions
+
+
+def test_arrival_shows_the_example_clips_answer_and_says_when_it_was_timed():
+    from apps.speech import tab
+
+    clip, *values = tab.commands_on_arrival()
+    labels, notes, pictures = values[:len(tab.ORDER)], values[len(tab.ORDER)], values[len(tab.ORDER) + 1:]
+    assert clip == str(spec.DEFAULT_CLIP)
+    assert all(max(label, key=label.get) == "yes" for label in labels)
+    assert notes.startswith("Both models hear **yes**") or notes.startswith(f"All {len(tab.ORDER)} models hear")
+    assert "When the server started:" in notes
+    waveform, time_frequency, (rate, window) = pictures
+    assert waveform.ndim == time_frequency.ndim == 3 and window.shape == (spec.CLIP_SAMPLES,)
