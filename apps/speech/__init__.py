@@ -1,1 +1,1 @@
-"""Speech commands tab: keyword spotting with a CNN and a GRU on log-mel spectrograms."""
+"""Speech tab: keyword spotting with a GRU and a CNN on log-mel spectrograms, and Whisper tiny.en transcribing anything."""

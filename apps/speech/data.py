@@ -2,6 +2,7 @@
 
     wave, sr = decode_audio("clip.webm")         # any format soundfile or ffmpeg can read
     wave, notes = prepare_waveform(wave, sr)      # mono, 16 kHz, checked (BadInput on bad audio)
+    wave, notes = read_waveform("clip.webm")      # the two at once (TooLong past 30 s, a BadInput)
     clip, start = loudest_window(wave)            # the one second with the most speech
     features = log_mel(clip[None])                # [1, 40, 101]
 
