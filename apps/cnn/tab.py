@@ -46,18 +46,26 @@ on the same images, for at most the same time:
 A quarter of each class's images (at least one) is held out and used only to score both."""
 
 TEACH_ARRIVAL = ("The example is loaded above: 16 photos each of trousers, dresses and bags from the "
-                 "Fashion-MNIST test set. Press **Train both** (about 10 seconds) to see whether 12 images "
-                 "per class are enough for each approach, or replace them with your own classes.")
+                 "Fashion-MNIST test set. Press **Train both** (each model gets the time budget set above) "
+                 "to see whether 12 images per class are enough for each approach, or replace them with "
+                 "your own classes.")
 
 VIT_TEXT = """### The vision transformer: no filters, only attention
 The ViT cuts the 28×28 image into a 7×7 grid of 4×4-pixel patches, turns each into a vector, adds a
 learned *position embedding* (it is not told which patch is where) and lets every patch attend to
 every other, six layers deep. A class token collects the answer."""
 
-SELECT_BRUSH = """() => { setTimeout(() => {
-  const brush = document.querySelector("#cnn-sketch button[aria-label='Brush']");
-  if (brush) brush.click();
-}, 150); }"""
+# Gradio's editor starts with its image tool and falls back to it after Clear (its canvas is also
+# set up late, on first showing): pick the brush until it has stayed picked for a second.
+SELECT_BRUSH = """() => {
+  let tries = 0, held = 0;
+  const timer = setInterval(() => {
+    const brush = document.querySelector("#cnn-sketch button[aria-label='Brush']");
+    if (brush && brush.classList.contains("highlight")) held += 1;
+    else { held = 0; if (brush) brush.click(); }
+    if (held >= 5 || ++tries > 40) clearInterval(timer);
+  }, 200);
+}"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,8 +109,9 @@ def _build_classify() -> None:
         with gr.Row():
             cam = gr.Image(label="Grad-CAM: where the evidence is", height=260, interactive=False, elem_id="cnn-cam")
             filters = gr.Image(label="First-layer filters", height=260, interactive=False)
+        # height="auto" would be a 55 %-of-the-screen scroll box; fit-content shows every grid at once.
         stages = gr.Gallery(label="Feature maps, stage by stage (the most active channels)", columns=3,
-                            height="auto", object_fit="contain", allow_preview=True, elem_id="cnn-stages")
+                            height="fit-content", object_fit="contain", allow_preview=True, elem_id="cnn-stages")
     inside = [cam, stages, filters, inside_text]
 
     arrival.show(_classify_arrival, [image, model, label, view, *inside])
@@ -112,8 +121,6 @@ def _build_classify() -> None:
         answered_by, model, label, api_name="answered_by", api_visibility="private", show_progress="hidden")
     sketch_btn.click(classify_sketch, sketch, [label, view], api_name="classify_sketch").success(
         explain_sketch, sketch, [label, *inside], api_name="explain_sketch", api_visibility="private")
-    # Gradio's editor falls back to its image tool on opening and after Clear: pick the brush again,
-    # so that the next stroke draws.
     draw_tab.select(None, js=SELECT_BRUSH, api_name="pick_brush_on_open", api_visibility="private")
     sketch.clear(None, js=SELECT_BRUSH, api_name="pick_brush_after_clear", api_visibility="private")
 
@@ -167,7 +174,9 @@ def _build_teach() -> None:
     train_btn.click(teach_classes, [seconds, *slots], [report, plot, taught],
                     api_name="teach_classes", concurrency_limit=1)
     try_btn.click(classify_taught, [new_image, taught], [pretrained_label, scratch_label],
-                  api_name="classify_taught")
+                  api_name="classify_taught").success(
+        scratch_title, taught, scratch_label, api_name="scratch_title", api_visibility="private",
+        show_progress="hidden")
 
 
 def _build_vit() -> None:
@@ -285,13 +294,21 @@ def teach_classes(seconds, *names_and_images, progress=gr.Progress()):
 
 @guard("Classifying with your classes")
 def classify_taught(image, taught):
-    from apps.cnn import views
     from shared.errors import BadInput
 
     if taught is None:
         raise BadInput("Nothing taught yet: add your classes above and press 'Train both' first.")
     answer = taught.predict(image)
-    return answer.pretrained, gr.Label(value=answer.scratch, label=views.scratch_label_title(answer.scratch_near_chance))
+    return answer.pretrained, answer.scratch
+
+
+@guard("Naming the answers")
+def scratch_title(taught):
+    """The from-scratch answer's title says so when that model is no better than guessing."""
+    from apps.cnn import views
+
+    near_chance = taught is not None and taught.report.near_chance(taught.report.scratch_accuracy)
+    return gr.Label(label=views.scratch_label_title(near_chance))
 
 
 @guard("Adding the snapshot")

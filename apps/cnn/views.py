@@ -203,11 +203,16 @@ def data_efficiency_figure(measured) -> Figure:
 def data_efficiency_text(measured) -> str:
     """Two sentences written from the measured points: the gap at the smallest and largest size."""
     cnn, vit = dict(measured.points["cnn"]), dict(measured.points["vit"])
+    if not cnn or not vit:
+        return ""
+    largest_cnn, largest_vit = max(cnn), max(vit)
+    second = (f"With all the data (CNN {largest_cnn:,} images: {cnn[largest_cnn]:.1%}; ViT {largest_vit:,}: "
+              f"{vit[largest_vit]:.1%}) the gap is {cnn[largest_cnn] - vit[largest_vit]:+.1%} points "
+              "(CNN minus ViT).")
     shared = sorted(set(cnn) & set(vit))
     if not shared:
-        return ""
+        return second
     small = shared[0]
-    largest_cnn, largest_vit = max(cnn), max(vit)
     gap_small = cnn[small] - vit[small]
     first = (f"With {small:,} training images the CNN gets {cnn[small]:.1%} of the test images right and the "
              f"ViT {vit[small]:.1%}: " + (f"{gap_small:.1%} points in the CNN's favour, because its filters "
@@ -215,9 +220,6 @@ def data_efficiency_text(measured) -> str:
                                           "the same anywhere, which the ViT has to learn from the data."
                                           if gap_small > 0 else
                                           "the ViT is not behind here."))
-    second = (f"With all the data (CNN {largest_cnn:,} images: {cnn[largest_cnn]:.1%}; ViT {largest_vit:,}: "
-              f"{vit[largest_vit]:.1%}) the gap is {cnn[largest_cnn] - vit[largest_vit]:+.1%} points "
-              "(CNN minus ViT).")
     return first + " " + second
 
 
