@@ -99,7 +99,7 @@ def comparison_note(card: dict | None = None) -> str:
     if lora.get("trained_on") == "train + val":
         note += (" The fine-tuned model's recipe was chosen on the 700 validation sentences, which then joined "
                  "its training: it has no validation figure of its own.")
-    return f"<small>{note} All three are tested on the same 1,000 new sentences.</small>"
+    return f"{note} All three are tested on the same 1,000 new sentences."
 
 
 def accuracy_line(card: dict | None = None) -> str:

@@ -30,6 +30,11 @@ def test_attention_explorer_opens_on_it_and_the_grid_links_it_to_dog(page, artif
         _wait_for_text(page, "heads link it → dog", 240_000)
     finally:
         page.screenshot(path=str(artifacts / "attention_heads_page.png"), full_page=True)
+    # The heads with a wide margin on every CPU (tests/transformer/test_infer.py) are named, and the
+    # map beside the grid opens on the strongest of them.
+    summary = page.locator("#tab-transformer").inner_text()
+    assert all(head in summary for head in ("L3 H6", "L5 H5", "L5 H12")), summary[-2000:]
+    assert "L6 H12 (100%)" in summary.split("Not coreference")[1]  # every token -> dog: not a link
     assert page.locator("#tab-transformer").get_by_label("Sentence").input_value() == DOG
     grid = page.locator("#attention-heads-grid img").first
     grid.wait_for(timeout=60_000)
