@@ -183,8 +183,10 @@ def build():
                       "better on them than on raw pixels?")
             summary_button = gr.Button("Show filters and feature accuracy", variant="primary")
             with gr.Row():
-                filters_plot = gr.Plot(label="Learned filters", show_label=False, elem_classes=["natural-size"], min_width=300)
-                probe_plot = gr.Plot(label="Linear classifier accuracy", show_label=False, elem_classes=["natural-size"], min_width=300)
+                filters_plot = gr.Plot(label="Learned filters", show_label=False, elem_classes=["natural-size"],
+                                       min_width=300)
+                probe_plot = gr.Plot(label="Linear classifier accuracy", show_label=False, elem_classes=["natural-size"],
+                                     min_width=300)
             with gr.Row():
                 gibbs_steps = spec.GIBBS_STEPS.slider(min_width=200)
                 gibbs_start = gr.Radio(spec.GIBBS_STARTS, value=spec.GIBBS_STARTS[0], label="Start from",
@@ -206,8 +208,10 @@ def build():
             som_curve = gr.Plot(label="Quantization error", show_label=False, elem_classes=["natural-size"])
             som_show = gr.Button(f"Show the shipped {spec.SHIPPED_SOM_SIDE}×{spec.SHIPPED_SOM_SIDE} digit map")
             with gr.Row():
-                som_mosaic = gr.Plot(label="Prototypes", show_label=False, elem_classes=["natural-size"], min_width=300)
-                som_labels = gr.Plot(label="Unit labels", show_label=False, elem_classes=["natural-size"], min_width=300)
+                som_mosaic = gr.Plot(label="Prototypes", show_label=False, elem_classes=["natural-size"],
+                                     min_width=300)
+                som_labels = gr.Plot(label="Unit labels", show_label=False, elem_classes=["natural-size"],
+                                     min_width=300)
             model_card_accordion([spec.SOM_PATH])
         with gr.Tab("Deep stacking network", id="unsupervised-dsn", elem_id="unsupervised-dsn"):
             explainer("A deep stacking network (Deng & Yu) stacks simple modules: each has one sigmoid "
@@ -217,9 +221,11 @@ def build():
                 dsn_digit = index.slider(label="Held-out digit", min_width=200)
                 dsn_button = gr.Button("Run the stack", variant="primary", min_width=120)
             with gr.Row():
-                dsn_curve = gr.Plot(label="Per-module accuracy", show_label=False, elem_classes=["natural-size"], min_width=300)
-                dsn_image = gr.Image(label="Digit", height=160, interactive=False, min_width=120)
-                dsn_table = gr.Markdown()
+                dsn_curve = gr.Plot(label="Per-module accuracy", show_label=False, elem_classes=["natural-size"],
+                                    scale=3, min_width=300)
+                with gr.Column(scale=2, min_width=260):
+                    dsn_image = gr.Image(label="Digit", height=160, interactive=False)
+                    dsn_table = gr.Markdown()
             model_card_accordion([spec.DSN_PATH])
 
     map_button.click(latent_map, outputs=scatter, api_name="latent_map")

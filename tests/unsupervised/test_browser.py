@@ -32,7 +32,7 @@ def test_each_view_has_its_pictures_before_any_click(page, artifacts, view, titl
     page.get_by_role("tab", name=title).click()
     selector = f"#unsupervised-{view} .matplotlib img"
     page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
-                           arg=[selector, plots], timeout=120_000)
+                           arg=[selector, plots], timeout=240_000)  # the first opening computes all four views
     page.screenshot(path=str(artifacts / f"unsupervised_{view}_arrival.png"), full_page=True)
     assert page.locator(selector).count() >= plots
     assert not app_errors(page)
