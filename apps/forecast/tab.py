@@ -189,7 +189,7 @@ def build() -> None:
                 seasonal_period = spec.SEASONAL_PERIOD.number(min_width=160)
             csv_button = gr.Button("Fit and forecast my series", variant="primary", interactive=False)
             fitting = gr.Markdown(elem_id="forecast-fitting", min_height=48)  # where the fit's progress shows
-            with gr.Column(visible=False) as csv_results:  # shown once a fit succeeds
+            with gr.Column(visible=False, elem_id="forecast-csv-results") as csv_results:  # once a fit succeeds
                 csv_verdict = gr.Markdown()
                 csv_backtest_plot = gr.Plot(label="Backtest", show_label=False)
                 csv_metrics = gr.Dataframe(label="Errors on the held-out points (lower is better)",

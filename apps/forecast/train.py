@@ -86,7 +86,7 @@ def train_stem(stem: str) -> None:
             "headline_metric": f"backtest_MASE_{cell}",
             "metrics_note": "Backtest = the last H points of each series, never trained or validated on; "
                             "MASE scaled by the seasonal naive's in-sample MAE; means over the series listed.",
-            "command": card_command(argv=["--only", stem]),  # one pair: what rebuilds this file
+            "command": card_command("apps.forecast.train", ["--only", stem]),  # what rebuilds this pair
             "seed": SEED,
             "hidden": HIDDEN,
             "quantiles": list(data.QUANTILES),
