@@ -11,7 +11,7 @@ from tests.conftest import app_errors, open_tab
 def test_click_on_the_latent_map_decodes_that_point(page, artifacts):
     open_tab(page, "Unsupervised family")
     scatter = page.locator("#tab-unsupervised img").first
-    scatter.wait_for(timeout=90_000)  # shown on arrival
+    scatter.wait_for(timeout=240_000)  # shown on arrival: the first opening computes all four views
     box = scatter.bounding_box()
     assert box is not None
     # a point inside the axes (left 10%..72%, bottom 10%..94% of the figure)
