@@ -304,7 +304,9 @@ class LiveRun:
             self.history.append(row)
             self.changed.notify_all()
 
-    def _work(self, watched_stop, _report) -> None:
+    def _work(self, _watched_stop, _report) -> None:
+        # Watched's own stop flag is set through its updates() generator, which one run shared by
+        # several watchers cannot use: `cancel` is set by the last watcher instead.
         _lower_priority()
         turn = _TURNS.take(self.cancel)
         turn_started = time.monotonic()
@@ -317,7 +319,7 @@ class LiveRun:
                     and _TURNS.others_wait()):
                 _TURNS.give_back()
                 turn, turn_started = _TURNS.take(self.cancel), time.monotonic()
-            return not turn or self.cancel.is_set() or watched_stop()
+            return not turn or self.cancel.is_set()
 
         try:
             # Leave a few seconds of the cap for the last evaluation and the final plots.

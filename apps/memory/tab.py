@@ -154,27 +154,29 @@ def build() -> None:
     sample_text = gr.Markdown()
 
     gr.Markdown("### Results of the shipped models (trained once by this project)")
-    # Eight columns: the table takes the full width, the plot goes below it.
+    # Eight columns: the table takes the full width, the plots go below it.
     gr.Markdown(views.results_markdown(), elem_classes=["memory-results"])
-    if spec.ACCURACY_PLOT.exists():
-        gr.Image(str(spec.ACCURACY_PLOT), label="accuracy vs L", show_label=False, interactive=False, height=420)
     with gr.Row():
-        curves_length = gr.Dropdown([(f"L = {n}", n) for n in lengths], value=spec.DEFAULT_TRAINED_LENGTH,
-                                    label="how the shipped models learned: pick a length", min_width=200)
-        curves_plot = gr.Plot(label="shipped training curves", min_width=360)
+        if spec.ACCURACY_PLOT.exists():
+            gr.Image(str(spec.ACCURACY_PLOT), label="accuracy vs L", show_label=False, interactive=False,
+                     min_width=360)
+        with gr.Column(min_width=360):
+            curves_length = gr.Dropdown([(f"L = {n}", n) for n in lengths], value=spec.DEFAULT_TRAINED_LENGTH,
+                                        label="how the shipped models learned: pick a length")
+            curves_plot = gr.Plot(label="shipped training curves")
     explainer(ORDER_TEXT)
     explainer(BEYOND_TEXT)
     explainer(PARALLEL_TEXT)
-    with gr.Row():
-        gr.Markdown(views.parallelism_markdown(), min_height=0)
-        if spec.PARALLELISM_PLOT.exists():
-            gr.Image(str(spec.PARALLELISM_PLOT), label="time per training step vs L", show_label=False,
-                     interactive=False, min_width=360)
+    gr.Markdown(views.parallelism_markdown())  # five columns: the full width, the plot below
+    if spec.PARALLELISM_PLOT.exists():
+        gr.Image(str(spec.PARALLELISM_PLOT), label="time per training step vs L", show_label=False,
+                 interactive=False)
 
     explainer(LIVE_TEXT)
     with gr.Row():
         live_length = spec.LIVE_LENGTH.slider(elem_id="memory-live-length")
-        live_cells = gr.CheckboxGroup(CELL_CHOICES, value=spec.LIVE_DEFAULT_KINDS, label="models")
+        live_cells = gr.CheckboxGroup(CELL_CHOICES, value=spec.LIVE_DEFAULT_KINDS, label="models",
+                                      elem_id="memory-live-models")
         live_seconds = spec.LIVE_SECONDS.slider(elem_id="memory-live-seconds")
         train_button = gr.Button("Train", variant="primary", scale=0, min_width=120)
     # Progress is said once, here, in words; the curves below stay visible while they grow.

@@ -26,11 +26,10 @@ import json
 import torch
 import torch.nn.functional as F
 
-from apps.memory import data
+from apps.memory import data, spec
 from apps.memory.model import SideBySide, count_params
 from apps.memory.spec import (
     ALL_KINDS,
-    CELL_NAMES,
     KINDS,
     NEW_KINDS,
     SHIPPED_LENGTHS,
@@ -204,31 +203,11 @@ def shipped_accuracy(out_dir=WEIGHTS) -> dict:
 
 def save_plot(out_dir=WEIGHTS) -> None:
     """accuracy_vs_length.png from every shipped card (so partial re-runs keep the full picture)."""
-    from shared.plots import line_plot
+    from apps.memory import views
 
     table = shipped_accuracy(out_dir)
-    if not table:
-        return
-    lengths = list(table)
-    kinds = [k for k in ALL_KINDS if all(k in row for row in table.values())]
-    series = {CELL_NAMES[k]: [table[n][k] for n in lengths] for k in kinds}
-    series["chance"] = [data.CHANCE] * len(lengths)
-    fig = line_plot(series, x=lengths, title="Held-out accuracy after training at each length",
-                    x_title="sequence length L (log scale)", y_title="accuracy")
-    ax = fig.axes[0]
-    # Lines that coincide at 100 % must stay visible: a different style and width for each.
-    styles = [("-", 5, "o"), ("--", 3, "s"), (":", 2.5, "^"), ("-.", 1.5, "D"), ("-", 2, "*"), ("--", 1.5, "x"),
-              ("--", 1, "")]
-    for line, (style, width, marker) in zip(ax.get_lines(), styles):
-        line.set(linestyle=style, linewidth=width, marker=marker, markersize=width + 3)
-    ax.axhline(data.ORDER_BLIND_BEST, color="grey", linewidth=0.8)
-    ax.annotate("best possible without order", (lengths[0], data.ORDER_BLIND_BEST + 0.02), fontsize=7)
-    ax.set_xscale("log")
-    ax.minorticks_off()
-    ax.set_xticks(lengths, [str(n) for n in lengths])
-    ax.set_ylim(0, 1.08)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.savefig(out_dir / "accuracy_vs_length.png", dpi=90)
+    if table:
+        views.accuracy_vs_length_figure(table).savefig(out_dir / spec.ACCURACY_PLOT.name, dpi=100)
 
 
 def main() -> None:

@@ -22,9 +22,26 @@ from shared.plots import encoded, line_plot
 if TYPE_CHECKING:
     from apps.memory.infer import Explanation, Inspection, LiveUpdate, SampleSequence, ShippedCurves
 
-LABEL_PT = 11                   # heat-map text: >= 11 px on a phone, where the figure fills the width
-LEGEND_PT = 10
-HEATMAP_WIDTH_IN = 4.4          # 440 px drawn at 100 dpi
+# Every figure is drawn 4.4 in (440 px at 100 dpi) wide with 11 pt (15.3 px) text: on a phone it
+# fills the width (about 330 px), where its text stays >= 11 px; on a projector at 150 % too.
+LABEL_PT = 11
+FIGURE_WIDTH_IN = 4.4
+
+
+def _readable(fig: Figure) -> Figure:
+    """Every title, axis label, tick label and legend of `fig` at LABEL_PT; the legend under the
+    axes (inside them, at this size, it would cover the lines)."""
+    for ax in fig.axes:
+        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+            text.set_fontsize(LABEL_PT)
+        ax.tick_params(labelsize=LABEL_PT)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+            handles, labels = ax.get_legend_handles_labels()
+            two_columns = max(len(label) for label in labels) <= 18  # two long ones are wider than the figure
+            fig.legend(handles, labels, loc="outside lower center", ncols=2 if two_columns else 1,
+                       fontsize=LABEL_PT, frameon=False)
+    return fig
 
 
 # ---------------------------------------------------------------- shipped results (from the cards)
@@ -160,21 +177,64 @@ def parallelism_markdown() -> str:
     return "\n".join(lines)
 
 
+def accuracy_vs_length_figure(table: dict[int, dict[str, float]]) -> Figure:
+    """Held-out accuracy of every shipped model against the length it was trained at
+    ({length: {kind: accuracy}}, train.shipped_accuracy); train.py saves it as accuracy_vs_length.png."""
+    lengths = list(table)
+    kinds = [k for k in spec.ALL_KINDS if all(k in row for row in table.values())]
+    series = {CELL_NAMES[k]: [table[n][k] for n in lengths] for k in kinds}
+    series["chance"] = [CHANCE] * len(lengths)
+    fig = line_plot(series, x=lengths, title="Accuracy after training at each L",
+                    x_title="sequence length L (log scale)", y_title="held-out accuracy",
+                    width=FIGURE_WIDTH_IN, height=5.2)
+    ax = fig.axes[0]
+    # Lines that coincide at 100 % must stay visible: a different style and width for each.
+    styles = [("-", 5, "o"), ("--", 3, "s"), (":", 2.5, "^"), ("-.", 1.5, "D"), ("-", 2, "*"), ("--", 1.5, "x"),
+              ("--", 1, "")]
+    for line, (style, width, marker) in zip(ax.get_lines(), styles):
+        line.set(linestyle=style, linewidth=width, marker=marker, markersize=width + 3)
+    ax.axhline(spec.ORDER_BLIND_BEST, color="grey", linewidth=0.8)
+    ax.annotate("best possible without order", (lengths[0], spec.ORDER_BLIND_BEST + 0.03), fontsize=LABEL_PT - 1)
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.set_ylim(0, 1.08)
+    return _readable(fig)
+
+
+def parallelism_figure(result: dict) -> Figure:
+    """The parallelism benchmark's time per training step against L (tests/benchmarks/parallelism.py
+    saves it as parallelism.png)."""
+    rows = result["rows"]
+    lengths = [r["length"] for r in rows]
+    fig = line_plot({"LSTM (L sequential steps)": [r["lstm_ms"] for r in rows],
+                     f"transformer ({rows[0]['transformer_sequential_steps']} sequential steps)":
+                         [r["transformer_ms"] for r in rows]},
+                    x=lengths, title=f"One training step ({result['torch_threads']} CPU thread)",
+                    x_title="sequence length L (log scale)", y_title="ms per step (log scale)", log_y=True,
+                    width=FIGURE_WIDTH_IN, height=4.0)
+    ax = fig.axes[0]
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    return _readable(fig)
+
+
 def shipped_curves_figure(curves: ShippedCurves) -> Figure:
     """Held-out accuracy against training step, for the shipped runs at one length."""
     series = {CELL_NAMES[k]: c.accuracy for k, c in curves.together.items()}
     series["chance"] = [CHANCE] * len(next(iter(curves.together.values())).steps)
     fig = line_plot(series, x=next(iter(curves.together.values())).steps,
-                    title=f"How the shipped models learned at L = {curves.length}",
-                    x_title=f"training step (batch of 32; {curves.seconds:.0f} s in all)",
-                    y_title="held-out accuracy")
+                    title=f"How they learned at L = {curves.length}",
+                    x_title=f"training step (batches of 32; {curves.seconds:.0f} s)",
+                    y_title="held-out accuracy", width=FIGURE_WIDTH_IN, height=5.2)
     ax = fig.axes[0]
     for kind, curve in curves.alone.items():  # trained alone, each with its own steps
         capped = " (hit its time cap)" if curve.hit_time_cap else ""
         ax.plot(curve.steps, curve.accuracy, label=CELL_NAMES[kind] + capped, linestyle="--", marker=".")
-    ax.legend(fontsize=LEGEND_PT - 2)
+    ax.legend()
     ax.set_ylim(0, 1.05)
-    return fig
+    return _readable(fig)
 
 
 # ---------------------------------------------------------------- a sample, the answers
@@ -229,21 +289,29 @@ def gradient_figure(result: Explanation) -> Figure:
         relative = norms / norms[-1] if norms[-1] > 0 else norms  # relative to the last step
         zero = relative == 0
         if zero.any():  # float32 ran out of range: the signal is exactly 0 there, which log axes cannot draw
-            vanished.append(f"{CELL_NAMES[kind]}: exactly 0 for t ≤ {int(np.nonzero(zero)[0].max())}")
+            vanished.append(f"{CELL_NAMES[kind]} for t ≤ {int(np.nonzero(zero)[0].max())}")
         series[CELL_NAMES[kind]] = np.where(zero, np.nan, relative)
-    fig = line_plot(series, title="How much of the error signal reaches step t",
-                    x_title="time step t (the letter to remember is at t = 0)",
-                    y_title="‖∂loss/∂h_t‖ ÷ its value at the last step", log_y=True)
+    fig = line_plot(series, title="Error signal reaching step t",
+                    x_title="time step t (the letter is at t = 0)",
+                    y_title="‖∂loss/∂h_t‖ ÷ at the last step", log_y=True,
+                    width=FIGURE_WIDTH_IN, height=4.0)
     from matplotlib.ticker import LogFormatter, NullFormatter
 
     # Plain "1e-05" labels: the default 10^x labels go through mathtext, which costs more than the plot.
     fig.axes[0].yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
     fig.axes[0].yaxis.set_minor_formatter(NullFormatter())
     fig.set_layout_engine("none")  # fixed margins: the constrained-layout solver costs as much as drawing
-    fig.axes[0].set_position((0.15, 0.14, 0.82, 0.77))
+    ax = fig.axes[0]
+    ax.set_position((0.2, 0.28, 0.76, 0.64))
+    ax.get_legend().remove()
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=3, fontsize=LABEL_PT, frameon=False)
+    for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+        text.set_fontsize(LABEL_PT)
+    ax.tick_params(labelsize=LABEL_PT)
     if vanished:
-        fig.axes[0].text(0.01, 0.02, "underflow: " + "; ".join(vanished), transform=fig.axes[0].transAxes,
-                         fontsize=8, color="dimgray")
+        ax.text(0.98, 0.03, "exactly 0 (below float32):\n" + "\n".join(vanished), transform=ax.transAxes,
+                fontsize=LABEL_PT, color="dimgray", ha="right")
     return fig
 
 
@@ -269,11 +337,11 @@ def _stacked_heatmaps(result: Explanation, matrices, titles, *, cmap: str, vmin:
                       label: str) -> Figure:
     """Several (units × steps) maps in one figure: one render instead of one per map (each
     gr.Plot is drawn and encoded on its own), and the same column is the same step in every map.
-    Narrow, with 11 pt text: on a phone (about 330 px for its 440 drawn) the text stays >= 11 px."""
+    Drawn FIGURE_WIDTH_IN wide with LABEL_PT text, like every figure here."""
     # Fixed margins instead of layout="constrained": the layout solver costs as much as drawing.
-    fig = Figure(figsize=(HEATMAP_WIDTH_IN, 7.4))
+    fig = Figure(figsize=(FIGURE_WIDTH_IN, 7.4))
     labels = _token_labels(result)
-    fig.subplots_adjust(left=0.17, right=0.78, top=0.95, bottom=0.15 if labels else 0.09, hspace=0.34)
+    fig.subplots_adjust(left=0.17, right=0.76, top=0.95, bottom=0.15 if labels else 0.09, hspace=0.34)
     axes = fig.subplots(len(matrices), 1, sharex=True)
     for ax, matrix, title in zip(axes, matrices, titles):
         image = ax.imshow(matrix, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
@@ -284,7 +352,7 @@ def _stacked_heatmaps(result: Explanation, matrices, titles, *, cmap: str, vmin:
         positions, shown = labels
         axes[-1].set_xticks(positions, shown, rotation=70, ha="right", fontsize=LABEL_PT)
     axes[-1].set_xlabel("time step t", fontsize=LABEL_PT)
-    colorbar = fig.colorbar(image, cax=fig.add_axes((0.82, 0.3, 0.035, 0.45)))
+    colorbar = fig.colorbar(image, cax=fig.add_axes((0.79, 0.3, 0.035, 0.45)), ticks=[vmin, (vmin + vmax) / 2, vmax])
     colorbar.set_label(label, fontsize=LABEL_PT)
     colorbar.ax.tick_params(labelsize=LABEL_PT)
     return fig
@@ -311,11 +379,12 @@ def live_figures(update: LiveUpdate) -> tuple[Figure, Figure]:
     losses = {CELL_NAMES[k]: [row.get(f"{k}_loss", np.nan) for row in history] for k in update.kinds}
     accs = {CELL_NAMES[k]: [row.get(f"{k}_val_acc", np.nan) for row in history] for k in update.kinds}
     accs["chance"] = [CHANCE] * len(history)
+    size = dict(width=FIGURE_WIDTH_IN, height=4.6)
     loss_fig = line_plot(losses, x=steps, title="Training loss (cross-entropy)", x_title="step",
-                         y_title="loss")
-    acc_fig = line_plot(accs, x=steps, title="Held-out accuracy", x_title="step", y_title="accuracy")
+                         y_title="loss", **size)
+    acc_fig = line_plot(accs, x=steps, title="Held-out accuracy", x_title="step", y_title="accuracy", **size)
     acc_fig.axes[0].set_ylim(0, 1.05)
-    return loss_fig, acc_fig
+    return _readable(loss_fig), _readable(acc_fig)
 
 
 _LIVE_PLOTS: dict[tuple, tuple] = {}  # (run, rows) -> the two curves, drawn once for all its watchers

@@ -111,20 +111,9 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path = PNG_OUT) -> None:
-    from shared.plots import line_plot
+    from apps.memory import views
 
-    rows = result["rows"]
-    lengths = [r["length"] for r in rows]
-    fig = line_plot({"LSTM (L sequential steps)": [r["lstm_ms"] for r in rows],
-                     f"transformer ({rows[0]['transformer_sequential_steps']} sequential steps)":
-                         [r["transformer_ms"] for r in rows]},
-                    x=lengths, title=f"One training step on this CPU ({result['torch_threads']} thread)",
-                    x_title="sequence length L (log scale)", y_title="ms per step (log scale)", log_y=True)
-    ax = fig.axes[0]
-    ax.set_xscale("log")
-    ax.minorticks_off()
-    ax.set_xticks(lengths, [str(n) for n in lengths])
-    fig.savefig(path, dpi=90)
+    views.parallelism_figure(result).savefig(path, dpi=100)
 
 
 def main() -> None:

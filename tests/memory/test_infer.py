@@ -438,7 +438,7 @@ def test_inspect_and_live_training_include_transformer_and_cnn():
     assert "1-D CNN (receptive field 13)" in views.predictions_markdown(result)
     fig = views.shipped_curves_figure(infer.shipped_curves(50))
     assert {"transformer encoder", "1-D CNN (receptive field 13)"} <= {
-        t.get_text().replace(" (hit its time cap)", "") for t in fig.axes[0].get_legend().get_texts()}
+        t.get_text().replace(" (hit its time cap)", "") for t in fig.legends[0].get_texts()}
     last = list(infer.live_train(10, ["transformer", "cnn"], 5))[-1]
     assert last.history and {"transformer_val_acc", "cnn_val_acc"} <= set(last.history[-1])
     assert set(views.live_summary(last)["final_val_acc"]) == {"transformer", "cnn"}
