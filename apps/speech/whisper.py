@@ -134,6 +134,22 @@ class CT2File:
     def get(self, name: str, default=None):
         return self[name] if name in self else default
 
+    def tensor(self, name: str, dtype: torch.dtype, block_bytes: int = 1 << 22) -> torch.Tensor:
+        """One float variable as a torch tensor of `dtype`, read and converted 4 MB at a time, so
+        loading never holds a second full-size copy of the largest matrix (the 40 MB embedding)."""
+        shape, stored, offset, n_bytes = self.index[self.aliases.get(name, name)]
+        if stored not in (np.float16, np.float32):
+            return torch.from_numpy(np.array(self[name])).to(dtype)
+        out = torch.empty(int(np.prod(shape)), dtype=dtype)
+        item = np.dtype(stored).itemsize
+        step = max(block_bytes // item, 1)
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            for start in range(0, out.numel(), step):
+                count = min(step, out.numel() - start)
+                out[start:start + count] = torch.from_numpy(np.fromfile(f, dtype=stored, count=count))
+        return out.reshape(shape)
+
     def __getitem__(self, name: str) -> np.ndarray:
         shape, dtype, offset, n_bytes = self.index[self.aliases.get(name, name)]
         raw = np.fromfile(self.path, dtype=np.uint8, count=n_bytes, offset=offset)
@@ -150,8 +166,10 @@ def read_ct2(path: str | Path) -> dict[str, np.ndarray]:
 
 def _weight(variables, name: str, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """One variable as `dtype`, dequantised when CTranslate2 stored it as int8/int16 with a scale."""
-    value = variables[name]
     scale_name = name + "_scale"
+    if isinstance(variables, CT2File) and scale_name not in variables:
+        return variables.tensor(name, dtype)
+    value = variables[name]
     if value.dtype in (np.int8, np.int16) and scale_name in variables:
         out = torch.from_numpy(value.astype(np.float32))
         scale = torch.from_numpy(np.asarray(variables[scale_name], dtype=np.float32).copy())
@@ -631,31 +649,71 @@ def attention_figure(result: Transcription):
 
 # ---------------------------------------------------------------- scoring given words (for zero-shot labels)
 
-def word_logprobs(wave: np.ndarray, words: list[str]) -> dict[str, float]:
-    """log P(the transcript is exactly this word | audio) for each word, under Whisper's decoder.
-
-    Each word is scored as " Word." and " word" (tiny.en writes a lone command either way) followed
-    by end-of-text, teacher-forced on one encoder pass; the better spelling counts. Compare words
-    with each other (softmax), not with a fixed threshold. A start for mapping Whisper to the
-    speech tab's twelve labels (issue 18): `unknown` and `silence` need their own rule (e.g. the
-    no-speech probability and the free transcription not being one of the words).
-    """
+def encode(wave: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mono 16 kHz samples (at most 30 s) -> (log-mel input [1, 80, 3000], encoder output [1, 1500, d])."""
     whisper = load_whisper()
-    model = whisper.model
     features = whisper.features(np.asarray(wave, dtype=np.float32), sampling_rate=SAMPLE_RATE,
                                 return_tensors="pt").input_features
-    scores: dict[str, float] = {}
     with torch.inference_mode():
-        encoded = model.model.encoder(features.to(whisper.dtype)).last_hidden_state
-        for word in words:
-            best = -math.inf
-            for spelling in (f" {word.capitalize()}.", f" {word.lower()}"):
-                text_ids = whisper.tokenizer.encode(spelling, add_special_tokens=False).ids + [END_OF_TEXT]
-                ids = list(PROMPT) + text_ids
-                hidden = model.model.decoder(input_ids=torch.tensor([ids[:-1]]), encoder_hidden_states=encoded,
-                                             use_cache=False).last_hidden_state
-                logprobs = torch.log_softmax(model.proj_out(hidden)[0].float(), -1)
-                rows = logprobs[len(PROMPT) - 1:]
-                best = max(best, float(rows[torch.arange(len(text_ids)), torch.tensor(text_ids)].sum()))
-            scores[word] = best
+        encoded = whisper.model.model.encoder(features.to(whisper.dtype)).last_hidden_state
+    return features, encoded
+
+
+def transcript_logprobs(encoded: torch.Tensor, transcripts: list[list[int]]) -> list[float]:
+    """log P(transcript, then end-of-text | audio) for each transcript (token ids, without the prompt).
+
+    One teacher-forced decoder pass of batch 1: the prompt, then every transcript after it, each
+    attending to the prompt and to its own earlier tokens only (a block mask) and numbered from
+    the prompt's end. The encoder's keys and values, the costly part, are computed once and no
+    copy of them is made per transcript (a batch of 21 would hold 100-200 MB of them).
+    """
+    model = load_whisper().model
+    if not transcripts:
+        return []
+    sequences = [list(ids) + [END_OF_TEXT] for ids in transcripts]
+    n_prompt = len(PROMPT)
+    tokens, positions, owner = list(PROMPT), list(range(n_prompt)), [-1] * n_prompt
+    for row, ids in enumerate(sequences):  # a transcript's last token (end-of-text) is only a target
+        tokens += ids[:-1]
+        positions += range(n_prompt, n_prompt + len(ids) - 1)
+        owner += [row] * (len(ids) - 1)
+    owner_t, positions_t = torch.tensor(owner), torch.tensor(positions)
+    earlier = torch.arange(len(tokens))[None, :] <= torch.arange(len(tokens))[:, None]
+    same = (owner_t[None, :] == owner_t[:, None]) | (owner_t[None, :] == -1)
+    mask = (earlier & same)[None, None]  # [1, 1, tokens, tokens], True = may attend
+    with torch.inference_mode():
+        hidden = model.model.decoder(input_ids=torch.tensor([tokens]), attention_mask=mask,
+                                     position_ids=positions_t[None], encoder_hidden_states=encoded,
+                                     use_cache=False).last_hidden_state
+        logprobs = torch.log_softmax(model.proj_out(hidden[0]).float(), -1)  # [tokens, vocab]
+    totals, start = [], n_prompt
+    for ids in sequences:
+        rows = [n_prompt - 1] + list(range(start, start + len(ids) - 1))  # the rows that predict ids
+        totals.append(float(logprobs[torch.tensor(rows), torch.tensor(ids)].sum()))
+        start += len(ids) - 1
+    return totals
+
+
+def word_spellings(word: str) -> list[str]:
+    """How tiny.en writes a lone spoken word: " Word." or " word"."""
+    return [f" {word.capitalize()}.", f" {word.lower()}"]
+
+
+def word_logprobs(wave: np.ndarray, words: list[str], encoded: torch.Tensor | None = None) -> dict[str, float]:
+    """log P(the transcript is exactly this word | audio) for each word, under Whisper's decoder.
+
+    Each word is scored in both of word_spellings() followed by end-of-text, teacher-forced on one
+    encoder pass (give `encoded` to reuse one); the better spelling counts. Compare words with each
+    other (softmax), not with a fixed threshold; apps.speech.transfer.zero_shot adds the rules for
+    `unknown` and `silence`.
+    """
+    whisper = load_whisper()
+    if encoded is None:
+        encoded = encode(wave)[1]
+    spellings = [(word, whisper.tokenizer.encode(s, add_special_tokens=False).ids)
+                 for word in words for s in word_spellings(word)]
+    totals = transcript_logprobs(encoded, [ids for _, ids in spellings])
+    scores = {word: -math.inf for word in words}
+    for (word, _), total in zip(spellings, totals):
+        scores[word] = max(scores[word], total)
     return scores

@@ -8,7 +8,7 @@ the accordion in Chromium (upload -> text -> cross-attention picture).
 Measured 2026-12-01 (2 cores, loaded machine; bfloat16 and float32 gave the same text on all
 16 clips of 8 sentences x 2 voices): corpus WER 13.4 % espeak-ng, 6.1 % flite; on the three
 sentences below 1 error in 31 words per voice at most; 18 of the 20 command-word clips in
-tests/data/speech exact (down_e49428d9 -> "Valm.", on_b49caed3 -> "Un.").
+apps/speech/assets exact (down_e49428d9 -> "Valm.", on_b49caed3 -> "Un.").
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from apps.speech import whisper
+from apps.speech import spec, whisper
 from shared.errors import BadInput
 
-DATA = Path(__file__).resolve().parent / "data" / "speech"
+DATA = spec.ASSETS_DIR
 SENTENCES = [
     "the quick brown fox jumps over the lazy dog",
     "open the door and turn on the light in the kitchen",
