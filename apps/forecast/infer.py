@@ -305,7 +305,7 @@ def forecast_csv(path, horizon, date_col: str = spec.AUTO, value_col: str = spec
     why = "when its time share ran out" if lstm.result.stopped_early else "when validation stopped improving"
     notes.append(f"Fitted both networks in {time.monotonic() - start:.0f} s on {n} points "
                  f"(one step = {series.step}; window {series.window}, horizon {h}, seasonal period {m}). "
-                 f"The LSTM trained {lstm.epochs_trained} epochs, stopping {why}, and kept epoch "
+                 f"The LSTM trained {lstm.epochs_trained} epoch{'s' * (lstm.epochs_trained != 1)}, stopping {why}, and kept epoch "
                  f"{lstm.best_epoch} (best on validation).")
     report = make_report(series, models, h, notes, ets=(ets_test[:, 1], ets_label))
     report.served, report.validation = served, validation
