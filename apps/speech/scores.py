@@ -35,6 +35,7 @@ class Standing:
     size_bytes: int = 0
     latency_ms: float | None = None     # one clip, one CPU thread, from the card
     on_test_speakers: float | None = None  # on the GRU/CNN's 562 test clips, where all can be compared
+    on_test_clips: int | None = None       # how many of those clips, when fewer than all
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -80,21 +81,23 @@ def whisper_standings(card: dict | None = None) -> list[Standing]:
     metrics = card.get("metrics", {})
     if metrics.get("cv_accuracy") is None:
         return []
-    clips = sum(fold["clips"] for fold in metrics["folds"])
+    clips = metrics["cv_clips"]
+    zero_clips = metrics.get("zero_shot_clips", clips)
     folds = len(metrics["folds"])
     on_test = metrics.get("on_gru_cnn_test_speakers", {})
-    common = dict(clips=clips, size_bytes=card.get("size_bytes", 0))
+    sample = f"a random {zero_clips:,} of the same clips" if zero_clips < clips else f"the same {clips:,} clips"
     head = Standing(
         model=spec.HEAD, title=spec.MODEL_TITLES[spec.HEAD], role=spec.MODEL_ROLES[spec.HEAD],
-        accuracy=metrics["cv_accuracy"], interval=tuple(metrics["cv_ci95"]),
+        accuracy=metrics["cv_accuracy"], interval=tuple(metrics["cv_ci95"]), clips=clips,
         basis=f"{folds}-fold cross-validation on this project's {clips:,} clips, each judged by a head "
               "that never heard its speaker",
-        params=card.get("params", 0), on_test_speakers=on_test.get("head_accuracy"), **common)
+        params=card.get("params", 0), size_bytes=card.get("size_bytes", 0),
+        on_test_speakers=on_test.get("whisper_head"))
     zero_shot = Standing(
         model=spec.ZERO_SHOT, title=spec.MODEL_TITLES[spec.ZERO_SHOT], role=spec.MODEL_ROLES[spec.ZERO_SHOT],
-        accuracy=metrics["zero_shot_accuracy"], interval=tuple(metrics["zero_shot_ci95"]),
-        basis=f"the same {clips:,} clips; its two thresholds (silence, unknown) chosen on the other folds",
-        on_test_speakers=on_test.get("zero_shot_accuracy"), **common)
+        accuracy=metrics["zero_shot_accuracy"], interval=tuple(metrics["zero_shot_ci95"]), clips=zero_clips,
+        basis=f"{sample}; its two thresholds (for silence and unknown) chosen on the other folds",
+        on_test_speakers=on_test.get("whisper_zero_shot"), on_test_clips=on_test.get("whisper_zero_shot_clips"))
     return [head, zero_shot]
 
 

@@ -19,8 +19,11 @@ transformer pretrained on 680,000 hours of speech, writes down whatever English 
 
 COMMANDS_INTRO = """Say **yes, no, up, down, left, right, on, off, stop** or **go** (anything else should come
 out as *unknown*, and no speech as *silence*). A **GRU** reads the spectrogram frame by frame, like the
-LSTM/GRU speech systems of the course; a **CNN** looks at it as an image. Below: the clip "yes" by a
-speaker neither model heard in training; record your own or pick another word."""
+LSTM/GRU speech systems of the course; a **CNN** looks at it as an image.{head} Below: the clip "yes" by a
+speaker the GRU and the CNN never heard in training; record your own or pick another word."""
+HEAD_INTRO = """ The **Whisper head** is transfer learning: a small head trained here on top of the encoder of
+Whisper, pretrained on 680,000 hours of speech and left as it is. (It was trained on all the clips here,
+the example speakers' too, so on the examples it has an advantage; its figure below is on unheard speakers.)"""
 
 WHAT_YOU_SEE = """**What the models hear.** Your audio is mixed to mono and resampled to 16 kHz; if it is
 longer than one second, the second with the most speech energy is cut out (shaded in the waveform;
@@ -40,7 +43,7 @@ wrote, which 20 ms audio frames its decoder looked at (cross-attention of the al
 drawn on the same time axis as the log-mel spectrogram it heard. Below: Whisper on the same "yes" clip."""
 
 DATA_NOTE = """Data: Speech Commands v0.02 (Warden 2018), CC BY 4.0. The example clips are from speakers
-held out from training. The GRU and the CNN also trained on 1,320 synthetic clips (espeak-ng and flite
+the GRU and the CNN never trained on. They also trained on 1,320 synthetic clips (espeak-ng and flite
 voices); their figures above are on real voices only."""
 
 
@@ -122,7 +125,7 @@ def warmup():
 # ---------------------------------------------------------------- layout, then events
 
 def _commands_view() -> None:
-    explainer(COMMANDS_INTRO)
+    explainer(COMMANDS_INTRO.format(head=HEAD_INTRO if spec.HEAD in ORDER else ""))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             audio = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Your voice (one word)",
@@ -133,7 +136,8 @@ def _commands_view() -> None:
             examples = spec.example_clips()
             picker = gr.Dataset(components=["textbox"], samples=[[f"“{label}”"] for label in examples.values()],
                                 type="index", samples_per_page=12,
-                                label="Held-out real voices (Speech Commands, CC BY 4.0): click one")
+                                label="Real voices the GRU and CNN never heard (Speech Commands, CC BY 4.0): "
+                                      "click one")
         with gr.Column(scale=2, min_width=280):
             with gr.Row():
                 labels = [gr.Label(num_top_classes=5, label=spec.MODEL_ROLES[name], elem_id=f"speech-{name}-label",
@@ -206,7 +210,7 @@ def _whisper_view() -> None:
 def build() -> None:
     gr.Markdown(INTRO)
     with gr.Tabs():
-        with gr.Tab("Twelve words · GRU and CNN", id="speech-commands"):
+        with gr.Tab("Twelve words · " + ", ".join(spec.MODEL_TITLES[name] for name in ORDER), id="speech-commands"):
             _commands_view()
         with gr.Tab("Transcribe anything · Whisper", id="speech-whisper", elem_id="whisper-section"):
             _whisper_view()

@@ -231,7 +231,9 @@ def comparison_markdown(standings) -> str:
     compared = [s for s in standings if s.on_test_speakers is not None]
     if optimistic:
         clips = optimistic[0].optimistic_clips
-        figures = ", ".join(f"{s.title} {_percent(s.on_test_speakers)}" for s in compared)
+        figures = ", ".join(f"{s.title} {_percent(s.on_test_speakers)}"
+                            + (f" (on {s.on_test_clips} of them)" if s.on_test_clips and s.on_test_clips < clips else "")
+                            for s in compared)
         lines.append(f"On the {clips} clips of this project's test speakers, the one set every model can be "
                      f"compared on: {figures}. The GRU and the CNN never trained on those speakers, but the "
                      "clips helped choose their recipe, so their figures there are optimistic for a new voice.")

@@ -247,9 +247,11 @@ def test_comparison_shows_new_voice_figures_in_a_learners_words():
 def _head_card(cv: float, zero_shot: float) -> dict:
     """A Whisper-head card as train_transfer writes it (figures made up for the ordering)."""
     return {"params": 40_000, "size_bytes": 160_000, "metrics": {
-        "cv_accuracy": cv, "cv_ci95": [cv - 0.01, cv + 0.01], "zero_shot_accuracy": zero_shot,
-        "zero_shot_ci95": [zero_shot - 0.02, zero_shot + 0.02], "folds": [{"clips": 600}] * 5,
-        "on_gru_cnn_test_speakers": {"clips": 562, "head_accuracy": cv, "zero_shot_accuracy": zero_shot}}}
+        "cv_accuracy": cv, "cv_ci95": [cv - 0.01, cv + 0.01], "cv_clips": 3000, "zero_shot_accuracy": zero_shot,
+        "zero_shot_ci95": [zero_shot - 0.02, zero_shot + 0.02], "zero_shot_clips": 800,
+        "folds": [{"clips": 600}] * 5,
+        "on_gru_cnn_test_speakers": {"clips": 562, "whisper_head": cv, "whisper_zero_shot": zero_shot,
+                                     "whisper_zero_shot_clips": 140}}}
 
 
 @pytest.mark.parametrize("cv, first", [(0.95, spec.HEAD), (0.80, "gru")])
@@ -265,7 +267,9 @@ def test_the_most_accurate_model_on_new_voices_answers_first(monkeypatch, cv, fi
     assert order[0] == first and set(order) == set(spec.RECOGNIZERS)
     table = views.comparison_markdown(scores.standings())
     assert table.index("**Whisper zero-shot**") > table.index("**CNN**")  # 70 % comes last
-    assert "5-fold cross-validation on this project's 3,000 clips" in table
+    assert "5-fold cross-validation on this project's 3,000 clips" in table and "a random 800 of the same" in table
+    assert f"Whisper head {cv * 100:.1f} %" in table  # on the test speakers' clips, beside the GRU and CNN
+    assert "Whisper zero-shot 70.0 % (on 140 of them)" in table
     words = views.whisper_words_markdown(scores.standings())
     assert "(zero-shot), **70.0 %**" in words and f"**{cv * 100:.1f} %**" in words
 
