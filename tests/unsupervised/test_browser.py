@@ -36,3 +36,18 @@ def test_each_view_has_its_pictures_before_any_click(page, artifacts, view, titl
     page.screenshot(path=str(artifacts / f"unsupervised_{view}_arrival.png"), full_page=True)
     assert page.locator(selector).count() >= plots
     assert not app_errors(page)
+
+
+@pytest.mark.parametrize("width, height, scale", [(390, 844, 3), (853, 480, 1.5)])  # a phone; 1280×720 at 150 %
+def test_the_autoencoder_view_fits_phones_and_projectors(browser, gallery, artifacts, width, height, scale):
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
+    page = context.new_page()
+    try:
+        page.goto(gallery + "/?tab=unsupervised&view=autoencoder")
+        page.locator("#unsupervised-autoencoder .matplotlib img").first.wait_for(timeout=240_000)
+        widest = page.evaluate("Math.max(...[...document.querySelectorAll('#unsupervised-autoencoder .block')]"
+                               ".filter(b => b.offsetParent !== null).map(b => b.getBoundingClientRect().right))")
+        page.screenshot(path=str(artifacts / f"unsupervised_autoencoder_{width}px.png"), full_page=True)
+        assert widest <= width + 1
+    finally:
+        context.close()
