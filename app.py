@@ -72,6 +72,7 @@ import gradio as gr  # noqa: E402 - must come after the environment above
 
 from apps import Tab, registered_tabs  # noqa: E402
 from shared import arrival, atomic_cache, gradio_fixes, lazy, links, overview  # noqa: E402
+from shared.spec import MAX_UPLOAD_BYTES  # noqa: E402
 from shared.ui import checkpoint_banner  # noqa: E402
 
 log = logging.getLogger("gallery")
@@ -98,8 +99,8 @@ CSS = """
   .main .contain { padding: 0 !important; }
 }
 """
-# Uploads above this are refused by Gradio before any handler runs (phones send big files).
-MAX_FILE_SIZE = "25mb"
+# Uploads above this are refused by Gradio before any handler runs (shared/spec.py).
+MAX_FILE_SIZE = MAX_UPLOAD_BYTES
 # Sessions whose state (taught classes, component updates) the server keeps; the oldest is dropped
 # first. Gradio's default, 10,000, let API calls from new sessions grow memory by gigabytes.
 MAX_SESSIONS = 1_000

@@ -45,12 +45,26 @@ def _bounded_dataset_index() -> None:
 def _finite_numbers() -> None:
     """gradio/components/number.py Number.preprocess rounds whatever it gets: a raw HTTP caller's
     Infinity fails there as "OverflowError: cannot convert float infinity to integer", and NaN
-    passes its bounds check (every comparison with NaN is false). Both are refused in one sentence."""
+    passes its bounds check (every comparison with NaN is false). Both are refused in one sentence.
+    A box with a range (made from a shared.spec.Limit) refuses what is outside it with the app's one
+    sentence for numbers ("Horizon H must be a whole number from 1 to 30 (got 0)."), not Gradio's."""
+    from shared import validate
+    from shared.errors import BadInput
+
     original = gr.Number.preprocess
 
     def preprocess(self, payload):
         if isinstance(payload, float) and not math.isfinite(payload):
             raise user_error(f"{self.label or 'The number'} must be a finite number (got {payload}).")
+        if isinstance(payload, (int, float)) and not isinstance(payload, bool) and (
+                (self.minimum is not None and payload < self.minimum)
+                or (self.maximum is not None and payload > self.maximum)):
+            low = -math.inf if self.minimum is None else self.minimum
+            high = math.inf if self.maximum is None else self.maximum
+            try:
+                validate.number(payload, low, high, self.label or "the number", integer=self.precision == 0)
+            except BadInput as e:
+                raise user_error(str(e)) from None
         return original(self, payload)
 
     gr.Number.preprocess = preprocess

@@ -58,3 +58,6 @@ class Limit:
 
 
 SEED = Limit("seed", 0, 2**31 - 1, default=0)  # one seed range for every tab
+# Every upload (phones send big photos): Gradio refuses a larger file before any handler runs, and
+# readers that take files from API callers check it again.
+MAX_UPLOAD_BYTES = 25 * 2**20

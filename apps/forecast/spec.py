@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.checkpoints import WEIGHTS_DIR
-from shared.spec import Limit
+from shared.spec import MAX_UPLOAD_BYTES, Limit
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ DATA_LICENSES = {
 }
 
 # ---------------------------------------------------------------------------------- uploads
-# Also the app-wide Gradio upload cap (app.MAX_FILE_SIZE); enforced here too for API callers.
-MAX_FILE_BYTES = 25 * 1024 * 1024
+# The app-wide upload cap (Gradio refuses more before any handler runs), checked here too for API callers.
+MAX_FILE_BYTES = MAX_UPLOAD_BYTES
 MAX_ROWS = 200_000  # more rows than this is not a series to fit in 30 s on a laptop CPU
 MAX_POINTS = 1_500  # the models and baselines use the last this-many points (ETS on more takes too long)
 FIT_BUDGET_S = 30.0  # an uploaded series: LSTM + GRU + ETS together, on a 2-core CPU

@@ -95,6 +95,12 @@ MATRIX = {
         ("audio file as image", lambda b: (handle_file(b["zeros.wav"]), "fashion")),
         ("no image", lambda b: (None, "fashion")),
     ],
+    "/explain_vit": [
+        ("empty file", lambda b: (handle_file(b["empty.png"]),)),
+        ("text named .png", lambda b: (handle_file(b["text.png"]),)),
+        ("decompression bomb", lambda b: (handle_file(b["bomb.png"]),)),
+        ("no image", lambda b: (None,)),
+    ],
     "/recognize_speech": [
         ("empty file", lambda b: (handle_file(b["empty.wav"]),)),
         ("text named .wav", lambda b: (handle_file(b["text.wav"]),)),
