@@ -360,3 +360,12 @@ def test_the_trainer_still_runs_from_the_command_line():
     with pytest.raises(SystemExit) as exit_:
         train.main(["--help"])
     assert exit_.value.code == 0
+
+
+def test_the_shipped_data_efficiency_measurements_read_as_accuracies():
+    measured = infer.data_efficiency()
+    if measured is None:
+        pytest.skip("weights/cnn/data_efficiency.json not written yet (python -m apps.cnn.train_vit --data-efficiency)")
+    for points in measured.points.values():
+        assert all(n > 0 and 0 <= acc <= 1 for n, acc in points)
+        assert [n for n, _ in points] == sorted(n for n, _ in points)
