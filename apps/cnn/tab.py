@@ -186,8 +186,8 @@ def _build_vit() -> None:
             vit_image = ImageInput(type="filepath", sources=["upload", "webcam", "clipboard"],
                                    label="A piece of clothing", height=260, elem_id="cnn-vit-image")
             vit_btn = gr.Button("Classify with the ViT", variant="primary", elem_id="cnn-vit-btn")
-            gr.Examples([[str(spec.ASSETS / f)] for f, m in spec.EXAMPLES if m == "fashion"], inputs=vit_image,
-                        label="Examples")
+            vit_examples_column = gr.Column()
+            vit_examples = [[str(spec.ASSETS / f)] for f, m in spec.EXAMPLES if m == "fashion"]
         with gr.Column(scale=3):
             vit_label = gr.Label(num_top_classes=spec.TOP_K, label=_title(spec.VIT), elem_id="cnn-vit-label")
             vit_text = explainer("")
@@ -197,6 +197,10 @@ def _build_vit() -> None:
         positions = gr.Image(label="Learned positions: similarity of a few patches to every other",
                              height=280, interactive=False, elem_id="cnn-vit-positions")
     vit_outputs = [vit_label, rollout, positions, vit_text]
+    with vit_examples_column:
+        gr.Examples(vit_examples, inputs=vit_image, outputs=vit_outputs, fn=explain_vit, run_on_click=True,
+                    cache_examples=False, label="Examples (click one)", api_name="vit_example",
+                    api_visibility="private")
     arrival.show(_vit_arrival, [vit_image, *vit_outputs])
     if spec.DATA_EFFICIENCY.exists():  # written by `python -m apps.cnn.train_vit --data-efficiency`
         efficiency_text = explainer("")
