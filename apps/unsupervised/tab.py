@@ -146,7 +146,8 @@ def build():
                       "clothes land together although no label was used. Click the map to decode any point.")
             with gr.Row():
                 with gr.Column(scale=3, min_width=300):
-                    scatter = gr.Image(label="Latent space (click a point)", show_label=False, interactive=False)
+                    scatter = gr.Image(label="Latent space (click a point)", show_label=False, interactive=False,
+                                       height=480)
                     map_button = gr.Button("Draw the latent map")
                 with gr.Column(scale=2, min_width=240):
                     with gr.Row():
@@ -173,7 +174,8 @@ def build():
             with gr.Row():
                 noisy_image = gr.Image(label="Corrupted input", height=180, interactive=False, min_width=120)
                 cleaned_image = gr.Image(label="Denoised", height=180, interactive=False, min_width=120)
-                clean_image = gr.Image(label="Original", height=180, interactive=False, min_width=120)
+                clean_image = gr.Image(label="Original", height=180, interactive=False, min_width=120,
+                                       elem_id="unsupervised-original")
             denoise_errors = gr.Markdown()
             model_card_accordion([spec.AE_PATH, spec.DAE_PATH])
         with gr.Tab("RBM & deep belief network", id="unsupervised-rbm", elem_id="unsupervised-rbm"):

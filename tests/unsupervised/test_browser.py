@@ -47,6 +47,10 @@ def test_the_autoencoder_view_fits_phones_and_projectors(browser, gallery, artif
         page.locator("#unsupervised-autoencoder .matplotlib img").first.wait_for(timeout=240_000)
         widest = page.evaluate("Math.max(...[...document.querySelectorAll('#unsupervised-autoencoder .block')]"
                                ".filter(b => b.offsetParent !== null).map(b => b.getBoundingClientRect().right))")
+        original = page.locator("#unsupervised-original img").first  # the denoising row, at the bottom
+        original.scroll_into_view_if_needed()
+        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=original.element_handle(),
+                               timeout=30_000)
         page.screenshot(path=str(artifacts / f"unsupervised_autoencoder_{width}px.png"), full_page=True)
         assert widest <= width + 1
     finally:
