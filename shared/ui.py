@@ -145,12 +145,6 @@ def card_markdown(card: dict) -> str:
     return f"**{card.get('name', card.get('file', 'model'))}**\n\n| | |\n|---|---|\n{body}\n\n{notes}\n"
 
 
-def val_accuracy_text(val: float | None) -> str:
-    """A comparison table's validation cell. None: the final run trained on the validation data too
-    (its recipe was chosen on it first), so there is no honest validation figure to show."""
-    return f"{val:.1%}" if val is not None else "(trained on val)"
-
-
 def model_card_accordion(paths: Iterable[str | Path], label: str = "Model cards") -> gr.Accordion:
     """A closed accordion with each checkpoint's card; a missing card says so instead."""
     with gr.Accordion(label, open=False) as accordion:

@@ -153,9 +153,10 @@ def page(browser, gallery):
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.on("pageerror", lambda e: page.console_errors.append(str(e)))
     page.goto(gallery)
-    page.wait_for_selector("button[role='tab']", timeout=30_000)
+    # Generous: on a loaded 2-core machine the first render of the whole gallery can take a minute.
+    page.wait_for_selector("button[role='tab']", timeout=120_000)
     # The tab bar renders before the Overview's content ("Loading..."): wait for the content too.
-    page.get_by_text("Where each model is used").first.wait_for(timeout=30_000)
+    page.get_by_text("Where each model is used").first.wait_for(timeout=120_000)
     yield page
     context.close()
 

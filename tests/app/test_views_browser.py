@@ -39,7 +39,7 @@ SHOWN = """scope => {
 
 def _open(page, gallery, tab, view=None):
     page.goto(gallery + "/" + links.href(tab, view))
-    page.wait_for_selector("button[role='tab']", timeout=30_000)
+    page.wait_for_selector("button[role='tab']", timeout=120_000)
 
 
 @pytest.mark.parametrize("tab,view", VIEWS, ids=[f"{t}-{v}" if v else t for t, v in VIEWS])
