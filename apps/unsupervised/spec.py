@@ -48,4 +48,4 @@ DENOISE_INDEX = 3
 
 # The latent map is drawn with fixed axes, so that a click's pixel maps back to latent coordinates.
 SCATTER_PX = (640, 560)
-SCATTER_AXES = (0.10, 0.10, 0.62, 0.84)  # left, bottom, width, height as figure fractions
+SCATTER_AXES = (0.135, 0.10, 0.585, 0.84)  # left, bottom, width, height as figure fractions

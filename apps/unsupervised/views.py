@@ -44,11 +44,13 @@ def latent_scatter_image(latent: infer.LatentMap) -> np.ndarray:
         ax.scatter([latent.marker[0]], [latent.marker[1]], s=180, marker="X", color="black",
                    edgecolors="white", zorder=5)
     ax.set(xlim=(x0, x1), ylim=(y0, y1))
-    ax.set_xlabel("latent z₁", fontsize=11)
-    ax.set_ylabel("latent z₂", fontsize=11)
-    ax.set_title(f"2-D codes of {len(latent.codes):,} held-out images (click to decode)", fontsize=11)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, markerscale=2)
-    ax.tick_params(labelsize=10)
+    # Large type: the browser shows this picture shrunk to its column (phones, projectors).
+    ax.set_xlabel("latent z₁", fontsize=13)
+    ax.set_ylabel("latent z₂", fontsize=13)
+    ax.set_title(f"2-D codes of {len(latent.codes):,} held-out images", fontsize=13)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=13, markerscale=2.5, handletextpad=0.2,
+              borderaxespad=0.2)
+    ax.tick_params(labelsize=12)
     ax.grid(alpha=0.2)
     return figure_to_array(fig)
 

@@ -14,7 +14,7 @@ def test_click_on_the_latent_map_decodes_that_point(page, artifacts):
     scatter.wait_for(timeout=240_000)  # shown on arrival: the first opening computes all four views
     box = scatter.bounding_box()
     assert box is not None
-    # a point inside the axes (left 10%..72%, bottom 10%..94% of the figure)
+    # a point inside the axes (left 13.5%..72%, bottom 10%..94% of the figure)
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
     z1 = page.get_by_label("z₁")
     page.wait_for_function("el => el.value !== '0'", arg=z1.element_handle(), timeout=90_000)
