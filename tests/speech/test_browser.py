@@ -109,10 +109,15 @@ def test_arrival_shows_the_example_answer_and_pictures_before_any_click(page):
     assert page.console_errors == []
 
 
-def test_deep_link_opens_the_whisper_view(page, gallery):
-    page.goto(gallery + "?tab=speech&view=whisper")
-    page.locator("#whisper-input").wait_for(state="visible", timeout=60_000)
-    assert not page.locator("#speech-input").is_visible()
+def test_deep_link_opens_the_whisper_view(browser, gallery):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(gallery + "/?tab=speech&view=whisper")
+        page.locator("#whisper-input").wait_for(state="visible", timeout=60_000)
+        assert not page.locator("#speech-input").is_visible()
+    finally:
+        context.close()
 
 
 def test_phone_width_has_no_sideways_scroll(browser, gallery):
@@ -120,7 +125,7 @@ def test_phone_width_has_no_sideways_scroll(browser, gallery):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
-        page.goto(gallery + "?tab=speech")
+        page.goto(gallery + "/?tab=speech")
         _wait_for_label(page, "speech-cnn-label")  # the arrival's answer, then its pictures
         for view in ("#speech-waveform img", "#speech-time-frequency img"):
             _wait_visible(page, view)
