@@ -200,8 +200,9 @@ def build() -> None:
         decay_text = gr.Markdown(min_height=0)
     inspect_json = gr.JSON(label="numbers", visible=False)  # the API's answer; the page says it in words
     with gr.Row():
-        states_plot = gr.Plot(label="hidden states (RNN, LSTM, GRU)", min_width=360)
-        gates_plot = gr.Plot(label="gates (LSTM forget and input, GRU update)", min_width=360)
+        # Short labels: on a phone a two-line label covers the figure's first title.
+        states_plot = gr.Plot(label="hidden states", min_width=360)
+        gates_plot = gr.Plot(label="gates", min_width=360)
     model_card_accordion(spec.CHECKPOINTS)
 
     arrival.show(on_arrival, [sample_text, curves_plot, predictions, gradient, decay_text, states_plot, gates_plot])

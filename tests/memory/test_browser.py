@@ -119,6 +119,7 @@ def test_readable_on_a_phone_and_a_projector(browser, gallery, artifacts, screen
                      .map(i => [i.getBoundingClientRect().width / i.naturalWidth, i.alt || i.src.slice(0, 40)])})""")
         assert shown["page"] <= shown["screen"] + 1, shown
         assert len(shown["figures"]) >= 5 and all(s >= 0.72 for s, _ in shown["figures"]), shown["figures"]
+        assert plot_labels_over_figures(page, TAB) == []  # a label wrapped to two lines covers a title
         page.screenshot(path=str(artifacts / f"memory-{width}px.png"), full_page=True)
     finally:
         context.close()
