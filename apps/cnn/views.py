@@ -207,15 +207,15 @@ def data_efficiency_text(measured) -> str:
         return ""
     largest_cnn, largest_vit = max(cnn), max(vit)
     second = (f"With all the data (CNN {largest_cnn:,} images: {cnn[largest_cnn]:.1%}; ViT {largest_vit:,}: "
-              f"{vit[largest_vit]:.1%}) the gap is {cnn[largest_cnn] - vit[largest_vit]:+.1%} points "
-              "(CNN minus ViT).")
+              f"{vit[largest_vit]:.1%}) the {'CNN' if cnn[largest_cnn] >= vit[largest_vit] else 'ViT'} is "
+              f"{100 * abs(cnn[largest_cnn] - vit[largest_vit]):.1f} percentage points ahead.")
     shared = sorted(set(cnn) & set(vit))
     if not shared:
         return second
     small = shared[0]
     gap_small = cnn[small] - vit[small]
     first = (f"With {small:,} training images the CNN gets {cnn[small]:.1%} of the test images right and the "
-             f"ViT {vit[small]:.1%}: " + (f"{gap_small:.1%} points in the CNN's favour, because its filters "
+             f"ViT {vit[small]:.1%}: " + (f"{100 * gap_small:.1f} percentage points in the CNN's favour, because its filters "
                                           "build in that nearby pixels belong together and a pattern means "
                                           "the same anywhere, which the ViT has to learn from the data."
                                           if gap_small > 0 else

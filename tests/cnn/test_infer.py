@@ -349,7 +349,7 @@ def test_data_efficiency_sentences_come_from_the_points():
                                      "vit": [(1000, 0.70), (5000, 0.80), (55000, 0.90)]}, "")
     text = views.data_efficiency_text(measured)
     assert "With 1,000 training images the CNN gets 82.0%" in text and "ViT 70.0%" in text
-    assert "12.0% points in the CNN's favour" in text and "+3.5% points" in text
+    assert "12.0 percentage points in the CNN's favour" in text and "the CNN is 3.5 percentage points ahead" in text
     fig = views.data_efficiency_figure(measured)
     assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_ylim()[0] == 0
 
