@@ -258,7 +258,7 @@ def test_twelve_parallel_first_requests_after_a_cold_start_all_succeed(tmp_path)
             except Exception:  # noqa: BLE001 - not up yet
                 time.sleep(1)
         assert client is not None, "the app did not start"
-        flower = str(ROOT / "apps" / "cnn" / "examples" / "flower.jpg")
+        flower = str(ROOT / "apps" / "cnn" / "assets" / "flower.jpg")
         calls = [("The secret of life is", 5, 0.8, 0, 40, "/generate_text"),
                  ("a gorgeous, witty film", "/classify_sentiment"),
                  ("The cat sat", "base", 3, 0, 0, "/attention_map"),

@@ -31,7 +31,10 @@ def test_every_sub_tab_is_found_by_its_id():
     found = links.sub_tabs(outer)
     views = {tab: sorted(v) for tab, (_, v) in found.items()}
     assert views["transformer"] == ["attention", "gpt", "positions", "sentiment"]
-    assert views["cnn"] == ["classify", "teach"]
+    assert views["cnn"] == ["classify", "teach", "vit"]
+    assert views["forecast"] == ["csv", "series"]
+    assert views["speech"] == ["commands", "whisper"]
+    assert views["zoo"] == ["architecture", "compare", "lenet"]
     assert views["unsupervised"] == ["autoencoder", "dsn", "rbm", "som"]
 
 

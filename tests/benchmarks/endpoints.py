@@ -7,8 +7,8 @@ from pathlib import Path
 from gradio_client import handle_file
 
 ROOT = Path(__file__).resolve().parents[2]
-PHOTO = ROOT / "apps" / "cnn" / "examples" / "temple.jpg"
-CLOTHES = ROOT / "apps" / "cnn" / "examples" / "fashion_ankle_boot.png"
+PHOTO = ROOT / "apps" / "cnn" / "assets" / "temple.jpg"
+CLOTHES = ROOT / "apps" / "cnn" / "assets" / "fashion_ankle_boot.png"
 CLIP = ROOT / "apps" / "speech" / "assets" / "yes_b49caed3_nohash_2.flac"
 
 ENDPOINTS = {

@@ -200,8 +200,8 @@ async def call_many(url: str, api_name: str, datas: list[list], width: int = 16)
 
 # ---------------------------------------------------------------- the benchmark's two loads
 
-CLOTHES = ROOT / "apps" / "cnn" / "examples" / "fashion_ankle_boot.png"
-PHOTO = ROOT / "apps" / "cnn" / "examples" / "temple.jpg"
+CLOTHES = ROOT / "apps" / "cnn" / "assets" / "fashion_ankle_boot.png"
+PHOTO = ROOT / "apps" / "cnn" / "assets" / "temple.jpg"
 CLIP = ROOT / "apps" / "speech" / "assets" / "yes_b49caed3_nohash_2.flac"
 
 # The same mix as tests/benchmarks/endpoints.py: name -> (api_name, data, files to upload first)
