@@ -93,6 +93,10 @@ CSS = """
 .overflow-menu > button[aria-label="More tabs"] { display: inline-flex; align-items: center; white-space: nowrap; }
 .overflow-menu > button[aria-label="More tabs"]::after { content: "more"; margin-left: 6px; font-size: 0.9em; }
 .overflow-dropdown button { padding: 10px 14px !important; }
+/* A plot with elem_classes="natural-size" is shown at its drawn size (its labels stay >= 11 px); on a
+   screen narrower than the figure its box scrolls sideways instead of shrinking it. */
+.natural-size .matplotlib { overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
+.natural-size .matplotlib img { max-width: none; }
 /* A phone's 390 px: the page's side margins would take a sixth of the width. */
 @media (max-width: 720px) {
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }

@@ -125,9 +125,6 @@ def show_positional_encoding(n_positions, d_model):
 # --- layout ----------------------------------------------------------------------------------
 
 def build() -> None:
-    from apps.transformer import views
-
-    gr.HTML(f"<style>{views.CSS}</style>", padding=False)
     explainer(INTRO)
     with gr.Tabs():
         with gr.Tab("Sentiment · transfer learning", id="transformer-sentiment"):

@@ -17,15 +17,6 @@ LABEL_PT = 9      # tick labels: 12.5 px at 100 dpi, drawn at natural size (>= 1
 TITLE_PT = 11
 MAX_TOKEN_LABELS = 40  # longer sentences label every k-th token (and always the ones that matter)
 
-# Figures are shown at their natural size; on a screen narrower than a figure, its box scrolls
-# sideways instead of shrinking the labels below 11 px.
-CSS = """
-#tab-transformer .natural-size .matplotlib { overflow-x: auto; justify-content: flex-start;
-  align-items: flex-start; }
-#tab-transformer .natural-size .matplotlib img { max-width: none; }
-"""
-
-
 def notes_markdown(notes: list[str]) -> str:
     return "\n".join(f"ℹ️ {n}" for n in notes)
 

@@ -10,14 +10,6 @@ from apps.unsupervised import spec
 from shared import arrival
 from shared.ui import explainer, guard, model_card_accordion, selected_index
 
-# Figures are shown at their natural size (labels stay >= 11 px); on a screen narrower than a figure
-# its box scrolls sideways instead of shrinking it.
-CSS = """
-#tab-unsupervised .natural-size .matplotlib { overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
-#tab-unsupervised .natural-size .matplotlib img { max-width: none; }
-"""
-
-
 # ----- handlers: infer computes, views shows ---------------------------------------------------
 
 @guard("Decoding the latent point")
@@ -133,7 +125,6 @@ def default_dsn():
 # ----- layout, then events ---------------------------------------------------------------------
 
 def build():
-    gr.HTML(f"<style>{CSS}</style>", padding=False)
     explainer("The *unsupervised* side of the classification of deep architectures: models that learn "
               "structure without labels (autoencoders, RBMs and deep belief networks, self-organising "
               "maps), and the deep stacking network, a supervised stack of simple modules. All small, "

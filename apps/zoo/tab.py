@@ -13,12 +13,6 @@ from shared.ui import explainer, guard, model_card_accordion
 LAYER_HEADERS = ["#", "layer", "type", "output shape", "parameters", "multiply-adds"]
 BLOCK_HEADERS = ["block", "layers", "parameters", "share of parameters", "multiply-adds",
                  "share of multiply-adds", "output shape"]
-# Figures are shown at their natural size (labels stay >= 11 px); on a screen narrower than a figure
-# its box scrolls sideways instead of shrinking it.
-CSS = """
-#tab-zoo .natural-size .matplotlib { overflow-x: auto; justify-content: flex-start; align-items: flex-start; }
-#tab-zoo .natural-size .matplotlib img { max-width: none; }
-"""
 COMPARISON_HEADERS = ["architecture", "year", "input", "parameters", "multiply-adds", "ImageNet top-1 (%)",
                       "source"]
 
@@ -75,7 +69,6 @@ def default_comparison():
 # ----- layout, then events ---------------------------------------------------------------------
 
 def build():
-    gr.HTML(f"<style>{CSS}</style>", padding=False)
     explainer("Ten convolutional networks that shaped computer vision, each built from its definition "
               "(torchvision, timm, or written here for LeNet-5) **without its weights**: everything below "
               "is computed from the model itself by running one dummy image through it.")
