@@ -221,6 +221,10 @@ def comparison_markdown(standings) -> str:
     lines = ["\n".join(rows)]
     if answering:
         lines.append(f"**{answering[0].title}** answers first: it is right most often on voices it never heard.")
+    if any(s.model == spec.ZERO_SHOT for s in standings):
+        lines.append("Whisper zero-shot is compared here but does not answer above: for every clip it runs Whisper's "
+                     "decoder (a free transcription and twenty scored spellings of the ten words), where the head "
+                     "needs one second of Whisper's encoder.")
     by_basis: dict[str, list[str]] = {}
     for s in standings:
         by_basis.setdefault(s.basis, []).append(s.title)

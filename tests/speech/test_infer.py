@@ -238,7 +238,8 @@ def test_comparison_shows_new_voice_figures_in_a_learners_words():
         row = next(line for line in table.splitlines() if line.startswith(f"| **{s.title}**"))
         assert f"{s.accuracy * 100:.1f} %" in row and f"{s.interval[0] * 100:.1f} %" in row
         verdict = "reached" if s.accuracy >= spec.GOAL else "not yet"
-        assert f"goal ≥ 90 % on new voices: {s.accuracy * 100:.1f} % — {verdict}" in table
+        if s.model in spec.RECOGNIZERS:
+            assert f"goal ≥ 90 % on new voices: {s.accuracy * 100:.1f} % — {verdict}" in table
     assert "optimistic" in table
     for jargon in ("trained on val", "NOT met", "Target", "python -m", "val_acc"):
         assert jargon not in table
