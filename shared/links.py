@@ -73,14 +73,17 @@ def wire(demo: gr.Blocks, outer: gr.Tabs, buttons: list[tuple[gr.Button, str, st
     inner = sub_tabs(outer)
     outputs = [outer] + [tabs for tabs, _ in inner.values()]
 
+    def one_or_many(updates: list):  # Gradio reads a list returned for one output as that output's value
+        return updates[0] if len(outputs) == 1 else updates
+
     def from_request(request: gr.Request):
         params = dict(request.query_params)
         if params.get("tab") not in tab_names:  # no deep link: leave the page (and an early click) alone
-            return [gr.skip() for _ in outputs]
-        return selection(params, tab_names, inner)
+            return one_or_many([gr.skip() for _ in outputs])
+        return one_or_many(selection(params, tab_names, inner))
 
     def from_query(query: str):
-        return selection(query or "", tab_names, inner)
+        return one_or_many(selection(query or "", tab_names, inner))
 
     # Navigation only: private, so it stays out of the documented API; no queue, so it is instant.
     nav = dict(outputs=outputs, api_visibility="private", queue=False, show_progress="hidden")
