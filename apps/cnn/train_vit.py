@@ -8,7 +8,11 @@ the epoch (KeepBest); the 10,000 test images are evaluated once, at the end, for
 Data efficiency: the fashion CNN (architecture from its card) and the ViT, each trained on
 stratified subsets of 1k, 5k and 20k of those 55,000 images for the same number of optimizer
 steps per size, each with its own optimizer; the full-data points are the shipped models' cards.
-Time on the shared 2-core CPU: see train_seconds in the card and seconds in data_efficiency.json.
+
+How long it took here, on 2 CPU cores shared with about eight other training jobs (load average
+10-40): the main run 3,300 s for 807 steps (1.9 epochs; 0.22 s per step on an idle CPU, ~15
+epochs in that time); data efficiency about 30 min per run, run as parallel processes:
+    python -m apps.cnn.train_vit --data-efficiency --only vit --sizes 5000 --run-time-limit 1200
 """
 
 from __future__ import annotations
