@@ -29,16 +29,19 @@ def main() -> None:
     import transformers  # noqa: F401  (imported by the server for the transformer tab)
     from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration  # noqa: F401
 
+    import shared.plots  # noqa: F401  (matplotlib: every tab draws)
+
     torch.set_num_threads(1)
     from apps.speech import spec, whisper
 
-    rows = [("torch, transformers and the speech tab imported", *peak_and_current_mb())]
+    rows = [("torch, transformers, matplotlib and the speech tab imported", *peak_and_current_mb())]
     loaded = whisper.load_whisper()
     rows.append((f"Whisper tiny.en loaded ({str(loaded.dtype).removeprefix('torch.')})", *peak_and_current_mb()))
     wave = whisper.read_audio(spec.DEFAULT_CLIP)[0]
-    result = whisper.transcribe_samples(wave, with_attention=True)
-    whisper.attention_figure(result)
-    rows.append((f"transcribed with cross-attention ({result.text!r})", *peak_and_current_mb()))
+    result = whisper.transcribe_samples(wave, with_attention=False)
+    rows.append((f"transcribed ({result.text!r})", *peak_and_current_mb()))
+    whisper.attention_figure(whisper.transcribe_samples(wave, with_attention=True))
+    rows.append(("transcribed again, with its cross-attention drawn", *peak_and_current_mb()))
     try:
         from apps.speech import transfer
     except ImportError:
