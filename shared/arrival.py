@@ -107,28 +107,43 @@ def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
     all_outputs = [c for name in tabs for c in outputs_of(name)]
     if not all_outputs:
         return
-    # Cached values (Figures already encoded): cheap to send, but one request at a time keeps a
-    # room that opens a tab at once from running the first computation in many threads.
-    settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=1,
-                    concurrency_id="arrival")
+    # Where each registration's components sit in all_outputs.
+    slots: dict[str, list[tuple[_Views, int]]] = {}
+    offset = 0
+    for name in tabs:
+        for views in _by_tab.get(name, []):
+            slots.setdefault(name, []).append((views, offset))
+            offset += len(views.outputs)
+    # Values are cached (figures encoded, copied per visitor) and each is computed under its own
+    # lock, so visitors need not queue behind each other; a first computation runs once.
+    settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=None)
 
-    def first_opening(name: str | None, seen: frozenset) -> list:
-        if name not in tabs or name in seen or not outputs_of(name):
-            return [seen] + [gr.skip() for _ in all_outputs]
-        values = iter(values_for(name))
-        out = [next(values) if owner == name else gr.skip() for owner in tabs for _ in outputs_of(owner)]
-        return [seen | {name}] + out
+    def first_opening(name: str | None, seen: frozenset):
+        """A generator: each view is sent as soon as it is ready (a slow one, such as a first load
+        of Whisper, does not hold back the tab's quick ones)."""
+        if name not in tabs or name in seen or name not in slots:
+            yield [seen] + [gr.skip() for _ in all_outputs]
+            return
+        seen = seen | {name}
+        for views, start in slots[name]:
+            out = [gr.skip() for _ in all_outputs]
+            try:
+                out[start:start + len(views.outputs)] = views.get()
+            except Exception:  # noqa: BLE001 - the tab still works on a click; the log says why
+                log.warning("arrival views of tab %s failed", name, exc_info=True)
+            yield [seen] + out
 
     for name, tab in tabs.items():
-        if outputs_of(name):
-            tab.select(lambda seen, name=name: first_opening(name, seen), opened, [opened, *all_outputs],
-                       **settings)
+        if name in slots:
+            def on_select(seen, name=name):
+                yield from first_opening(name, seen)
+            tab.select(on_select, opened, [opened, *all_outputs], **settings)
 
     search = gr.Textbox(visible="hidden", elem_id="arrival-search", label="search")
 
-    def from_search(query: str, seen: frozenset) -> list:
+    def from_search(query: str, seen: frozenset):
         params = parse_qs((query or "").lstrip("?"))
-        return first_opening((params.get("tab") or [None])[0], seen)
+        yield from first_opening((params.get("tab") or [None])[0], seen)
 
     for event in navigations:
         event.then(None, js="() => location.search", outputs=search).then(
