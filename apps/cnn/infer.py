@@ -202,17 +202,18 @@ class StageMaps:
     n_channels: int          # how many channels the stage has in all
 
 
-_stage_cache: dict[str, list] = {}
+_stage_cache: dict[str, tuple[nn.Module, list]] = {}  # model name -> (the model, its stages)
 
 
 def feature_maps(x: torch.Tensor, model_name: str, model: nn.Module, max_channels: int = 16) -> list[StageMaps]:
     """Run the model once and grab each stage's output, its most active channels.
     Hooks the shared model: the caller holds MODEL_LOCKS[model_name]."""
-    if model_name not in _stage_cache:
-        _stage_cache[model_name] = _conv_stages(model_name, model)
+    cached = _stage_cache.get(model_name)
+    if cached is None or cached[0] is not model:  # a reloaded model has new modules to hook
+        cached = _stage_cache[model_name] = (model, _conv_stages(model_name, model))
     grabbed: list[tuple[str, torch.Tensor]] = []
     hooks = [module.register_forward_hook(lambda m, i, o, n=name: grabbed.append((n, o.detach()[0])))
-             for name, module in _stage_cache[model_name]]
+             for name, module in cached[1]]
     try:
         with torch.no_grad():
             model(x)

@@ -60,7 +60,9 @@ def test_learning_goals_point_at_the_right_sub_tabs():
     goals = {goal: (tab, view) for goal, tab, view, _ in overview.LEARNING_GOALS}
     assert goals["The intuition behind attention"] == ("transformer", "attention")
     assert goals["Pretrained models and transfer learning"] == ("cnn", "teach")
-    text = overview.start_here({"forecast": "f", "memory": "m", "transformer": "t", "cnn": "c"})
+    assert goals["Transformers beyond text: images"] == ("cnn", "vit")
+    assert goals["Transformers beyond text: speech"] == ("speech", "whisper")
+    text = overview.start_here({"forecast": "f", "memory": "m", "transformer": "t", "cnn": "c", "speech": "s"})
     for _step, tab, view, _ in overview.START_HERE:
         assert f"]({links.href(tab, view)})" in text
 
