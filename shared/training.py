@@ -245,3 +245,22 @@ def card_command(module: str | None = None, argv: list[str] | None = None) -> st
         module = spec.name if spec is not None else getattr(main, "__file__", "train.py")
     args = sys.argv[1:] if argv is None else argv
     return " ".join(["python -m", module, *map(shlex.quote, args)]).strip()
+
+
+def classification_loss(label_smoothing: float = 0.0) -> Callable:
+    """A `fit` loss for (x, y) batches: cross-entropy (optionally label-smoothed), logging accuracy."""
+    import torch.nn.functional as F
+
+    def loss_fn(model: torch.nn.Module, batch) -> tuple[torch.Tensor, dict]:
+        x, y = batch
+        logits = model(x)
+        return (F.cross_entropy(logits, y, label_smoothing=label_smoothing),
+                {"acc": (logits.argmax(-1) == y).float().mean()})
+
+    return loss_fn
+
+
+def print_progress(fraction: float, row: dict) -> None:
+    """A `fit` on_progress for training scripts: one line per log point."""
+    print(f"{fraction:6.1%} " + " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in row.items()), flush=True)

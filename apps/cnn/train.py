@@ -26,12 +26,19 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from apps.cnn import data, spec
 from apps.cnn.model import SmallCNN
 from shared.checkpoints import read_card, save_checkpoint, update_card
-from shared.training import accuracy, budgeted_schedule, card_command, fit, set_seed
+from shared.training import (
+    accuracy,
+    budgeted_schedule,
+    card_command,
+    classification_loss,
+    fit,
+    print_progress,
+    set_seed,
+)
 
 OUT_DIR = spec.WEIGHTS
 DIGITS_NOTE = (
@@ -123,18 +130,10 @@ def _train(model, train_batches, x_eval, y_eval, eval_key, args, *, name, card, 
                                 weight_decay=5e-4)
     scheduler = budgeted_schedule(optimizer, steps, args.time_limit, warmup=0.2, shape="cosine")
 
-    def loss_fn(m, batch):
-        x, y = batch
-        logits = m(x)
-        return F.cross_entropy(logits, y, label_smoothing=0.1), {"acc": (logits.argmax(-1) == y).float().mean()}
 
-    def report(frac, row):
-        print(f"{frac:6.1%} " + " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in row.items()), flush=True)
-
-    result = fit(model, optimizer, train_batches, loss_fn, epochs=args.epochs, scheduler=scheduler,
+    result = fit(model, optimizer, train_batches, classification_loss(label_smoothing=0.1), epochs=args.epochs, scheduler=scheduler,
                  evaluate=lambda m: {eval_key: accuracy(m, eval_batches(x_eval, y_eval))},
-                 log_every=100, on_progress=report, time_limit_s=args.time_limit)
+                 log_every=100, on_progress=print_progress, time_limit_s=args.time_limit)
     model = model.to(memory_format=torch.contiguous_format).eval()
     metrics = {eval_key: round(accuracy(model, eval_batches(x_eval, y_eval)), 4)}
     for split, (x, y) in (evaluate_also or {}).items():

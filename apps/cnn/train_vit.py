@@ -23,14 +23,22 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from apps.cnn import data
 from apps.cnn.model import SmallCNN
 from apps.cnn.vit import ViT, ViTConfig, config_dict, n_params, position_locality
 from apps.cnn.vit_spec import CHECKPOINT, DATA_EFFICIENCY, MAX_PARAMS
 from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint
-from shared.training import KeepBest, accuracy, budgeted_schedule, card_command, fit, set_seed
+from shared.training import (
+    KeepBest,
+    accuracy,
+    budgeted_schedule,
+    card_command,
+    classification_loss,
+    fit,
+    print_progress,
+    set_seed,
+)
 
 N_VAL = 5_000
 FIRST_TEST = 2_000
@@ -227,18 +235,10 @@ def train(model, split, steps, time_limit, gen, *, optimizer, warmup, batch_size
                            augment=lambda b: data.random_crop_flip(b, pad=2, flip=True, generator=gen))
     scheduler = budgeted_schedule(optimizer, steps, time_limit, warmup=warmup, shape="cosine", floor=0.01)
 
-    def loss_fn(m, batch):
-        xb, yb = batch
-        logits = m(xb)
-        return F.cross_entropy(logits, yb, label_smoothing=0.1), {"acc": (logits.argmax(-1) == yb).float().mean()}
-
-    def report(frac, row):
-        print(f"{frac:6.1%} " + " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in row.items()), flush=True)
 
     epochs = -(-steps // len(batches))
-    result = fit(model, optimizer, batches, loss_fn, epochs=epochs, max_steps=steps, time_limit_s=time_limit,
-                 scheduler=scheduler, evaluate=evaluate, log_every=100, on_progress=report)
+    result = fit(model, optimizer, batches, classification_loss(label_smoothing=0.1), epochs=epochs, max_steps=steps, time_limit_s=time_limit,
+                 scheduler=scheduler, evaluate=evaluate, log_every=100, on_progress=print_progress)
     return result, model.eval()
 
 
