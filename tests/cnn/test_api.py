@@ -5,26 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from apps.cnn import spec
+from tests.cnn.test_infer import _crops
 
 EXAMPLES = spec.ASSETS
-
-
-def _crops(name: str, n: int, seed: int) -> list[Image.Image]:
-    rng = np.random.default_rng(seed)
-    img = Image.open(EXAMPLES / name).convert("RGB")
-    w, h = img.size
-    out = []
-    for _ in range(n):
-        s = rng.uniform(0.55, 0.8)
-        x0, y0 = rng.uniform(0, 1 - s) * w, rng.uniform(0, 1 - s) * h
-        crop = img.crop((x0, y0, x0 + s * w, y0 + s * h))
-        out.append(crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else crop)
-    return out
 
 
 def test_api_classify_image_contract(client):
