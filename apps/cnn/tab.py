@@ -197,6 +197,8 @@ def _build_vit() -> None:
         positions = gr.Image(label="Learned positions: similarity of a few patches to every other",
                              height=280, interactive=False, elem_id="cnn-vit-positions")
     vit_outputs = [vit_label, rollout, positions, vit_text]
+    # Wired before the examples: their run event would otherwise take the name "explain_vit".
+    gr.on([vit_btn.click, vit_image.upload], explain_vit, vit_image, vit_outputs, api_name="explain_vit")
     with vit_examples_column:
         gr.Examples(vit_examples, inputs=vit_image, outputs=vit_outputs, fn=explain_vit, run_on_click=True,
                     cache_examples=False, label="Examples (click one)", api_name="vit_example",
@@ -206,7 +208,6 @@ def _build_vit() -> None:
         efficiency_text = explainer("")
         efficiency = gr.Plot(label="CNN vs ViT by number of training images", elem_id="cnn-vit-efficiency")
         arrival.show(_efficiency_arrival, [efficiency_text, efficiency])
-    gr.on([vit_btn.click, vit_image.upload], explain_vit, vit_image, vit_outputs, api_name="explain_vit")
 
 
 def _title(model: str) -> str:

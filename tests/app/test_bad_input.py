@@ -99,6 +99,7 @@ MATRIX = {
         ("empty file", lambda b: (handle_file(b["empty.png"]),)),
         ("text named .png", lambda b: (handle_file(b["text.png"]),)),
         ("decompression bomb", lambda b: (handle_file(b["bomb.png"]),)),
+        ("audio file as image", lambda b: (handle_file(b["zeros.wav"]),)),
         ("no image", lambda b: (None,)),
     ],
     "/recognize_speech": [
