@@ -70,6 +70,7 @@ def test_phone_and_projector_screenshots_fit_the_screen(browser, gallery, artifa
                 page.wait_for_function(SHOWN, arg=f"#tab-{tab}", timeout=120_000)
             except Exception:  # noqa: BLE001 - the view test above reports a missing view
                 problems.append(f"{tab}: nothing shown")
+            page.wait_for_timeout(3000)  # the tab's other views arrive one by one: let them land
             page.screenshot(path=str(folder / f"{screen}-{tab}.png"), full_page=True)
             width, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
             if width > inner + 1:
