@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 
 from apps.cnn import data
 from apps.cnn.model import SmallCNN
+from apps.cnn.train import latency_ms
 from apps.cnn.vit import ViT, ViTConfig, config_dict, n_params, position_locality
 from apps.cnn.vit_spec import CHECKPOINT, DATA_EFFICIENCY, MAX_PARAMS
 from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint
@@ -112,7 +112,7 @@ def train_main(args, splits) -> dict:
         "val_accuracy": round(keep.value, 4),
         "per_class_test_accuracy": {name: round((test_pred[y_test == c] == c).float().mean().item(), 4)
                                     for c, name in enumerate(data.FASHION_CLASSES)},
-        "latency_ms_1_thread": latency_ms(lambda: model(x_test[:1])),
+        "latency_ms_1_thread": latency_ms(torch.no_grad()(lambda: model(x_test[:1]))),
     }
     card = {
         "name": "Fashion-MNIST vision transformer",
@@ -268,19 +268,6 @@ def predictions(model, x) -> torch.Tensor:
     return torch.cat([model(x[i:i + 1000]).argmax(-1) for i in range(0, len(x), 1000)])
 
 
-@torch.no_grad()
-def latency_ms(fn, repeats: int = 20) -> float:
-    """Median wall time of one call in ms, 1 torch thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    torch.set_num_threads(threads)
-    return round(1000 * sorted(times)[len(times) // 2], 2)
 
 
 if __name__ == "__main__":
