@@ -41,8 +41,13 @@ def test_microphone_recording_is_recognised(gallery, playwright, fake_microphone
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(gallery)
-        page.wait_for_selector("button[role='tab']", timeout=30_000)
+        page.wait_for_selector("button[role='tab']", timeout=120_000)
         open_tab(page, "Speech commands")
+        # The tab opens with the example's answer and pictures; record once they have landed, so
+        # the example does not replace the recording.
+        page.locator("#speech-time-frequency img").first.wait_for(state="visible", timeout=240_000)
+        page.wait_for_function("() => (document.querySelector('#speech-notes') || {}).innerText?.trim()",
+                               timeout=60_000)
         mic = page.locator("#speech-input")
         mic.locator("button.record-button").click()
         page.wait_for_timeout(2_500)  # the fake device loops the 1.8 s file: at least one full "yes"

@@ -21,7 +21,7 @@ def test_api_classify_sentiment(client):
 def test_api_generate_text(client):
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match="maximum value 100"):  # the number box's own range
+    with pytest.raises(AppError, match="from 1 to 100"):  # the number box's range, in the app's one sentence
         client.predict("The secret of life is", 100_000, 0.8, 7, api_name="/generate_text")
     text, *rest = client.predict("The secret of life is", 100, 0.8, 7, api_name="/generate_text")
     assert text.startswith("The secret of life is") and len(text) > len("The secret of life is")
