@@ -49,6 +49,7 @@ def test_microphone_recording_is_recognised(gallery, playwright, fake_microphone
         page.wait_for_function("() => (document.querySelector('#speech-notes') || {}).innerText?.trim()",
                                timeout=60_000)
         mic = page.locator("#speech-input")
+        mic.locator("button[aria-label='Clear']").first.click()  # put the example away, as a learner would
         mic.locator("button.record-button").click()
         page.wait_for_timeout(2_500)  # the fake device loops the 1.8 s file: at least one full "yes"
         mic.locator("button.stop-button").click()
