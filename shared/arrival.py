@@ -48,6 +48,15 @@ class _Views:
             # Gradio may annotate what it sends; every visitor gets a copy of encoded data.
             return [v.model_copy() if hasattr(v, "model_copy") else v for v in self.value]
 
+    def get_or_skip(self, tab_name: str) -> list:
+        """get(), or skips when it fails: the log says why, the components keep what they show,
+        and the next opening tries again."""
+        try:
+            return self.get()
+        except Exception:  # noqa: BLE001 - the tab still works on a click
+            log.warning("arrival views of tab %s failed", tab_name, exc_info=True)
+            return [gr.skip() for _ in self.outputs]
+
 
 def _encoded_if_figure(value):
     from matplotlib.figure import Figure
@@ -75,21 +84,10 @@ def collect(tab_name: str) -> None:
     _building.clear()
 
 
-def outputs_of(tab_name: str) -> list:
-    return [c for views in _by_tab.get(tab_name, []) for c in views.outputs]
-
-
 def values_for(tab_name: str) -> list:
-    """The values for outputs_of(tab_name), computed at most once per server; a part that fails
+    """The values for a tab's registered components, computed at most once per server; a part that fails
     logs and is skipped (its components keep what they show)."""
-    values: list = []
-    for views in _by_tab.get(tab_name, []):
-        try:
-            values.extend(views.get())
-        except Exception:  # noqa: BLE001 - the tab still works on a click; the log says why
-            log.warning("arrival views of tab %s failed", tab_name, exc_info=True)
-            values.extend(gr.skip() for _ in views.outputs)
-    return values
+    return [v for views in _by_tab.get(tab_name, []) for v in views.get_or_skip(tab_name)]
 
 
 def warm(tab_name: str) -> None:
@@ -103,17 +101,16 @@ def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
     after which the address bar names the tab: `?tab=<name>`)."""
     from urllib.parse import parse_qs
 
-    opened = gr.State(frozenset())  # the tabs this visitor has already been shown
-    all_outputs = [c for name in tabs for c in outputs_of(name)]
-    if not all_outputs:
-        return
-    # Where each registration's components sit in all_outputs.
+    # Every registration's components, and where each registration's sit among them.
+    all_outputs: list = []
     slots: dict[str, list[tuple[_Views, int]]] = {}
-    offset = 0
     for name in tabs:
         for views in _by_tab.get(name, []):
-            slots.setdefault(name, []).append((views, offset))
-            offset += len(views.outputs)
+            slots.setdefault(name, []).append((views, len(all_outputs)))
+            all_outputs.extend(views.outputs)
+    if not all_outputs:
+        return
+    opened = gr.State(frozenset())  # the tabs this visitor has already been shown
     # Values are cached (figures encoded, copied per visitor) and each is computed under its own
     # lock, so visitors need not queue behind each other; a first computation runs once.
     settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=None)
@@ -127,10 +124,7 @@ def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
         seen = seen | {name}
         for views, start in slots[name]:
             out = [gr.skip() for _ in all_outputs]
-            try:
-                out[start:start + len(views.outputs)] = views.get()
-            except Exception:  # noqa: BLE001 - the tab still works on a click; the log says why
-                log.warning("arrival views of tab %s failed", name, exc_info=True)
+            out[start:start + len(views.outputs)] = views.get_or_skip(name)
             yield [seen] + out
 
     for name, tab in tabs.items():
