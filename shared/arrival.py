@@ -116,16 +116,23 @@ def wire(tabs: dict[str, gr.Tab], navigations=()) -> None:
     settings = dict(api_visibility="private", show_progress="hidden", concurrency_limit=None)
 
     def first_opening(name: str | None, seen: frozenset):
-        """A generator: each view is sent as soon as it is ready (a slow one, such as a first load
-        of Whisper, does not hold back the tab's quick ones)."""
+        """A generator: when a view must still be computed, each is sent as soon as it is ready (a
+        slow one, such as a first load of Whisper, does not hold back the tab's quick ones). The
+        last message always carries every view: the browser keeps only the last message's values
+        for a Plot or Dataframe not yet drawn (one in a sub-tab the visitor has not opened)."""
         if name not in tabs or name in seen or name not in slots:
             yield [seen] + [gr.skip() for _ in all_outputs]
             return
         seen = seen | {name}
+        stream = not all(views.ready for views, _ in slots[name])
+        every = [gr.skip() for _ in all_outputs]
         for views, start in slots[name]:
-            out = [gr.skip() for _ in all_outputs]
-            out[start:start + len(views.outputs)] = views.get_or_skip(name)
-            yield [seen] + out
+            every[start:start + len(views.outputs)] = views.get_or_skip(name)
+            if stream:
+                out = [gr.skip() for _ in all_outputs]
+                out[start:start + len(views.outputs)] = every[start:start + len(views.outputs)]
+                yield [seen] + out
+        yield [seen] + every
 
     for name, tab in tabs.items():
         if name in slots:

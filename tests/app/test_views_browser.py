@@ -13,12 +13,13 @@ import pytest
 
 import app
 from shared import links
-from tests.conftest import app_errors
+from tests.conftest import app_errors, open_tab
 
 OUTER = next(b for b in app.demo.blocks.values()
              if isinstance(b, gr.Tabs) and any(getattr(t, "id", None) == "overview" for t in b.children))
 TABS = {t.id: t.label for t in OUTER.children if isinstance(getattr(t, "id", None), str) and t.id != "overview"}
 SUB_TABS = links.sub_tabs(OUTER)
+VIEW_TITLES = {b.id: b.label for b in app.demo.blocks.values() if isinstance(b, gr.Tab) and isinstance(b.id, str)}
 VIEWS = [(tab, view) for tab in TABS for view in (SUB_TABS[tab][1] if tab in SUB_TABS else [None])]
 SCREENS = {"phone": dict(viewport={"width": 390, "height": 844}, device_scale_factor=2),
            "projector": dict(viewport={"width": 853, "height": 480}, device_scale_factor=1.5)}
@@ -48,6 +49,42 @@ def test_every_view_shows_a_picture_or_table_before_any_click(page, gallery, tab
     # The first opening computes the default answer (later ones are served from memory).
     page.wait_for_function(SHOWN, arg=f"#tab-{tab}", timeout=180_000)
     assert app_errors(page) == []
+
+
+# What the visible view shows: its drawn pictures and its tables with filled rows.
+DRAWN = """scope => {
+    const root = document.querySelector(scope);
+    const panels = [...root.querySelectorAll('[role=tabpanel]')].filter(p => p.offsetParent !== null);
+    const view = panels.length ? panels[panels.length - 1] : root;
+    const shown = e => e.offsetParent !== null;
+    return {pictures: [...view.querySelectorAll('img')].filter(i => shown(i) && i.naturalWidth > 0 && i.src.startsWith('data:')).length,
+            tables: [...view.querySelectorAll('table')].filter(t => shown(t) &&
+                [...t.querySelectorAll('tbody tr')].some(r => r.innerText.trim())).length};
+}"""
+
+
+@pytest.mark.parametrize("tab", sorted(SUB_TABS))
+def test_opened_by_clicks_every_sub_tab_shows_what_its_link_shows(page, gallery, tab):
+    """As a newcomer moves: the tab by its header, then each sub-tab in turn. The views of sub-tabs
+    not yet opened arrive while the browser has not drawn them, and must still be there."""
+    views = SUB_TABS[tab][1]
+    by_link = {}
+    for view in views:
+        _open(page, gallery, tab, view)
+        page.wait_for_function(SHOWN, arg=f"#tab-{tab}", timeout=180_000)
+        page.wait_for_timeout(2000)
+        by_link[view] = page.evaluate(DRAWN, f"#tab-{tab}")
+    page.goto(gallery + "/")
+    page.wait_for_selector("button[role='tab']", timeout=120_000)
+    open_tab(page, TABS[tab])
+    page.wait_for_function(SHOWN, arg=f"#tab-{tab}", timeout=180_000)
+    page.wait_for_timeout(3000)  # every view of the tab has landed before its sub-tabs are opened
+    by_clicks = {}
+    for view, view_id in views.items():
+        page.locator(f"#tab-{tab}").get_by_role("tab", name=VIEW_TITLES[view_id], exact=True).click()
+        page.wait_for_timeout(2000)
+        by_clicks[view] = page.evaluate(DRAWN, f"#tab-{tab}")
+    assert by_clicks == by_link and app_errors(page) == []
 
 
 def _tab_bar_offers(page) -> set[str]:
