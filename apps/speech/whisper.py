@@ -38,11 +38,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from apps.speech import spec
 from shared.errors import BadInput
 from shared.lazy import load_once
 
 SAMPLE_RATE = 16_000
-MAX_SECONDS = 30.0        # one window of Whisper's encoder: longer audio is refused, not cut silently
+MAX_SECONDS = spec.MAX_SECONDS  # the speech tab's limit, one window of Whisper's encoder: longer audio is refused
+assert MAX_SECONDS <= 30.0, "Whisper's encoder sees 30 s at most"
 MEL_FRAMES_PER_SECOND = 100  # 10 ms hop
 AUDIO_FRAMES_PER_SECOND = 50  # after the encoder's stride-2 convolution: one frame per 20 ms
 MAX_NEW_TOKENS = 224      # Whisper's own sample_len (half its 448-token context)
@@ -381,27 +383,12 @@ class Transcription:
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """Any audio file -> mono float32 at 16 kHz, and notes. BadInput when it cannot be transcribed."""
-    import soundfile as sf
-
     from apps.speech import data
 
-    if path is None:
-        raise BadInput("No audio was given: record with the microphone, upload a file or pick an example.")
-    path = Path(path)
-    if path.exists() and path.stat().st_size > 0:
-        try:
-            info = sf.info(str(path))
-        except (sf.LibsndfileError, RuntimeError, TypeError):
-            info = None  # not for soundfile: data.decode_audio tries ffmpeg
-        if info is not None and info.samplerate > 0 and info.frames / info.samplerate > MAX_SECONDS:
-            raise BadInput(_too_long(info.frames / info.samplerate))  # refused before reading it
     try:
-        samples, rate = data.decode_audio(path)        # soundfile, else ffmpeg (microphone webm)
-        wave, notes = data.prepare_waveform(samples, rate)  # mono, checked, torchaudio resample to 16 kHz
-    except BadInput as e:
-        if "limit is" in str(e) or "longer than" in str(e):
-            raise BadInput(_too_long(None)) from None
-        raise
+        wave, notes = data.read_waveform(path)  # soundfile, else ffmpeg (microphone webm); checked, 16 kHz
+    except data.TooLong as e:  # the same limit, said for transcription
+        raise BadInput(_too_long(e.seconds)) from None
     return wave.numpy(), notes
 
 
