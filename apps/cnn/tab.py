@@ -180,7 +180,10 @@ def _build_teach() -> None:
 
 
 def _build_vit() -> None:
+    from apps.cnn import views
+
     gr.Markdown(VIT_TEXT)
+    explainer(views.vit_card_note(_card(spec.VIT_CKPT)))
     with gr.Row():
         with gr.Column(scale=2):
             vit_image = ImageInput(type="filepath", sources=["upload", "webcam", "clipboard"],
@@ -214,19 +217,21 @@ def _title(model: str) -> str:
     return f"Top-5 classes · {spec.MODEL_NAMES[model]}"
 
 
-def _accuracy_note() -> str:
-    """Held-out accuracy of the two trained CNNs, read from their cards (never typed by hand)."""
-    from apps.cnn import views
+def _card(path) -> dict | None:
     from shared.checkpoints import read_card
     from shared.errors import CheckpointError
 
-    def card(path):
-        try:
-            return read_card(path)
-        except CheckpointError:
-            return None
+    try:
+        return read_card(path)
+    except CheckpointError:
+        return None
 
-    return views.accuracy_note(card(spec.FASHION_CKPT), card(spec.DIGITS_CKPT))
+
+def _accuracy_note() -> str:
+    """Held-out accuracy of the two trained CNNs, read from their cards (never typed by hand)."""
+    from apps.cnn import views
+
+    return views.accuracy_note(_card(spec.FASHION_CKPT), _card(spec.DIGITS_CKPT))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -247,6 +247,19 @@ def accuracy_note(fashion_card: dict | None, digits_card: dict | None) -> str:
     return "Measured on images the models never learnt from: " + "; ".join(parts) + ". Details in the model cards below."
 
 
+def vit_card_note(card: dict | None) -> str:
+    """How the shipped ViT was trained and what it scores on the test images, from its card."""
+    if not card:
+        return ""
+    metrics, teacher = card["metrics"], card.get("teacher")
+    taught = (" Besides the labels it learnt to match the clothes CNN's answers (*distillation*, as in DeiT): "
+              "the attention and the positions below are still its own." if teacher else "")
+    return (f"Trained here on {card['train_images']:,} images for {card['epochs_completed']:.0f} epochs "
+            f"({card['params']:,} parameters), it gets **{metrics['test_accuracy']:.1%}** of the 10,000 test "
+            f"images right (goal ≥ {spec.VIT_GOAL:.0%}: {_reached(metrics['test_accuracy'], spec.VIT_GOAL)})."
+            + taught)
+
+
 def _reached(value: float, goal: float) -> str:
     return "reached" if value >= goal else "not yet"
 

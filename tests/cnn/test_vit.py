@@ -131,3 +131,14 @@ def test_shipped_model_reaches_its_card_accuracy(shipped):
     accuracy = (predicted == y[:FIRST_TEST_IMAGES]).float().mean().item()
     expected = read_card(vit.CHECKPOINT)["metrics"]["test_first2000_accuracy"]
     assert accuracy == pytest.approx(expected, abs=TOLERANCE)
+
+
+def test_the_view_says_how_it_was_trained_and_what_it_scores():
+    from apps.cnn import views
+
+    card = read_card(vit.CHECKPOINT)
+    note = views.vit_card_note(card)
+    assert f"{card['metrics']['test_accuracy']:.1%}" in note and f"{card['train_images']:,} images" in note
+    assert ("distillation" in note) == bool(card.get("teacher"))
+    assert ("reached" in note) == (card["metrics"]["test_accuracy"] >= vit_spec.GOAL)
+    assert views.vit_card_note(None) == ""
