@@ -31,7 +31,7 @@ from apps.cnn.model import SmallCNN
 from apps.cnn.train import latency_ms
 from apps.cnn.vit import ViT, ViTConfig, config_dict, n_params, position_locality
 from apps.cnn.vit_spec import CHECKPOINT, DATA_EFFICIENCY, GOAL, MAX_PARAMS
-from shared.checkpoints import WEIGHTS_DIR, load_checkpoint, read_card, save_checkpoint
+from shared.checkpoints import WEIGHTS_DIR, read_card, save_checkpoint
 from shared.training import (
     KeepBest,
     accuracy,
@@ -160,7 +160,7 @@ def train_main(args, splits) -> dict:
                        "images" if args.teacher_weight else ""),
         "notes": ("The teacher CNN was trained on all 60,000 training images, the 5,000 validation images "
                   "included: validation (which picks the epoch) may flatter the ViT a little; the test images "
-                  "were seen by neither, and were evaluated once." if args.teacher_weight else
+                  "were seen by neither, and were evaluated once per run, after training." if args.teacher_weight else
                   "Trained on labels alone."),
         "history": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
                     for row in result.history if "val_accuracy" in row],
@@ -289,10 +289,9 @@ def distillation_loss(weight: float, temperature: float = TEMPERATURE):
 @torch.no_grad()
 def teacher_logits(x: torch.Tensor) -> torch.Tensor:
     """The shipped fashion CNN's logits for each (unaugmented) training image, computed once."""
-    card = read_card(CNN_CARD)
-    teacher = SmallCNN(tuple(card["widths"]), flatten_head=card["flatten_head"], dropout=CNN_DROPOUT)
-    teacher.load_state_dict(load_checkpoint(CNN_CARD)[0])
-    teacher.eval()
+    from apps.cnn import infer
+
+    teacher, _ = infer.fashion_model()  # the app's loader: built from its card, sha256 checked, eval mode
     return torch.cat([teacher(x[i:i + 1000]) for i in range(0, len(x), 1000)])
 
 
