@@ -50,6 +50,7 @@ SIZES = (1_000, 5_000, 20_000)
 STEPS = {1_000: 300, 5_000: 300, 20_000: 300}   # per size, the same for both models (batch 128)
 CNN_CARD = WEIGHTS_DIR / "cnn" / "fashion_cnn.safetensors"
 CNN_DROPOUT = 0.3  # as the shipped fashion CNN was trained
+MODEL_NAMES = {"cnn": "CNN", "vit": "ViT"}
 TEMPERATURE = 2.0  # distillation: softened teacher and student distributions
 DATA_NOTE = ("Fashion-MNIST (Zalando), 28x28 grayscale, Debian package dataset-fashion-mnist: "
              "first 55,000 training images trained on, last 5,000 validation, 10,000 test")
@@ -209,7 +210,8 @@ def measure_data_efficiency(args, splits) -> dict:
                               warmup=warmup, batch_size=args.batch_size)
             acc = (predictions(model.eval(), x_test) == y_test).float().mean().item()
             rows.append({**plan, "test_accuracy": round(acc, 4), "steps": result.steps,
-                         "epochs": round(result.steps * args.batch_size / size, 1), "seconds": round(result.seconds)})
+                         "epochs": round(result.steps * args.batch_size / size, 1), "seconds": round(result.seconds),
+                         "time_cap_s": args.run_time_limit, "command": card_command("apps.cnn.train_vit", args.argv)})
             print(rows[-1], flush=True)
             write_data_efficiency(args, rows, vit_cfg)
     return write_data_efficiency(args, rows, vit_cfg)
@@ -225,7 +227,9 @@ def write_data_efficiency(args, rows, vit_cfg) -> dict:
     full = [{"model": "cnn", "train_images": 60_000, "test_accuracy": cnn_card["metrics"]["test_accuracy"],
              "steps": cnn_card["steps"], "seconds": cnn_card["train_seconds"], "source": "weights/cnn/fashion_cnn.json"},
             {"model": "vit", "train_images": 55_000, "test_accuracy": vit_card["metrics"]["test_accuracy"],
-             "steps": vit_card["steps"], "seconds": vit_card["train_seconds"], "source": "weights/cnn/fashion_vit.json"}]
+             "steps": vit_card["steps"], "seconds": vit_card["train_seconds"], "source": "weights/cnn/fashion_vit.json",
+             "epochs": vit_card["epochs_completed"], "recipe": vit_card["training"]}]
+    caps = ", ".join(f"{MODEL_NAMES[r['model']]} {r['train_images'] // 1000}k {r['time_cap_s']:,.0f} s" for r in rows)
     out = {
         "what": "Fashion-MNIST test accuracy (10,000 images) of the fashion CNN and the ViT by training-set size",
         "sizes": sorted({r["train_images"] for r in rows + full}),
@@ -236,12 +240,17 @@ def write_data_efficiency(args, rows, vit_cfg) -> dict:
         "vit_config_matches_shipped": vit_card.get("config") == config_dict(vit_cfg),
         "recipe": f"subsets: stratified (equal per class) from the first 55,000 training images, seed {args.seed}; "
                   f"per size both models get the same optimizer steps {STEPS} at batch {args.batch_size}, "
-                  f"capped at {args.run_time_limit:g} s each (steps run are recorded), same augmentation (2 px shift, "
-                  "flip) and label smoothing 0.1; CNN: SGD nesterov lr 0.05, weight decay 5e-4, warm-up 20 % + "
-                  f"cosine; ViT: AdamW lr {args.lr}, weight decay {args.weight_decay}, warm-up 10 % + cosine. "
-                  "Final weights, no selection. Full-data points: the shipped checkpoints' cards (CNN trained "
-                  "on all 60,000; ViT on 55,000, epoch chosen on the last 5,000), with their own budgets.",
-        "command": "python -m apps.cnn.train_vit --data-efficiency",
+                  f"each capped by wall-clock time (time_cap_s per run: {caps}) on a CPU shared with other "
+                  "training jobs, so a run may stop before its planned steps (steps run are recorded) and its "
+                  "schedule then anneals by time; same augmentation (2 px shift, flip) and label smoothing 0.1; "
+                  "CNN: SGD nesterov lr 0.05, weight decay 5e-4, warm-up 20 % + cosine; ViT: AdamW lr "
+                  f"{args.lr}, weight decay {args.weight_decay}, warm-up 10 % + cosine. Final weights, no "
+                  "selection. Full-data points: the shipped checkpoints' cards (CNN trained on all 60,000; ViT "
+                  "on 55,000, epoch chosen on the last 5,000"
+                  + (", distilled from the shipped CNN: see its card" if vit_card.get("teacher") else "")
+                  + "), with their own budgets. The 1k-20k ViT runs learn from labels alone.",
+        "command": "python -m apps.cnn.train_vit --data-efficiency",  # with every run kept: refreshes the full-data points
+        "commands": sorted({r["command"] for r in rows}),
         "seed": args.seed,
         "threads": args.threads,
         "seconds": sum(r["seconds"] for r in rows),
